@@ -1,0 +1,1 @@
+"""Kafka: topics, the envelope every event travels in, the relay that publishes, consumers."""

@@ -1,0 +1,63 @@
+"""Which aggregate's events go to which topic, and the integration topics between contexts.
+
+This table is the contract's Kafka section in code: the audit routes, the relay and the
+projections all look streams up here rather than spelling topic names themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, AggregateEvent
+
+from domains.organization import Organization
+
+OrgIdOf = Callable[[AggregateEvent], UUID | None]
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """One aggregate type's events: its audit name, its topic and how to find its studio."""
+
+    name: str
+    topic: str
+    aggregate: type[Aggregate]
+    org_id_of: OrgIdOf
+    description: str
+
+
+def _own_id(event: AggregateEvent) -> UUID | None:
+    return event.originator_id
+
+
+ORGS = EventStream(
+    name="orgs",
+    topic="organization.org",
+    aggregate=Organization,
+    org_id_of=_own_id,
+    description="Every domain event of the Organization aggregate (studios).",
+)
+
+STREAMS: dict[str, EventStream] = {stream.name: stream for stream in (ORGS,)}
+_BY_AGGREGATE: dict[str, EventStream] = {s.aggregate.__qualname__: s for s in STREAMS.values()}
+
+FULL_SYNC_STORAGE = "photoflow.full-sync-storage"
+FOLDER_SYNC_PROGRESS = "storage.folder-sync-progress"
+FOLDER_SYNC_COMPLETED = "storage.folder-sync-completed"
+INTEGRATION_TOPICS: dict[str, str] = {
+    FULL_SYNC_STORAGE: "FullSyncStorage: Photoflow asks Storage for a full sync of a folder.",
+    FOLDER_SYNC_PROGRESS: "StorageFolderSyncProgress: Storage reports a running sync's counts.",
+    FOLDER_SYNC_COMPLETED: "StorageFolderSyncCompleted: a sync finished, with counts and cursor.",
+}
+
+
+def stream_of(event: AggregateEvent) -> EventStream | None:
+    """The stream an event belongs to, or None for internal aggregates (such as indexes)."""
+    owner = type(event).__qualname__.rpartition(".")[0]
+    return _BY_AGGREGATE.get(owner)
+
+
+def all_topics() -> list[str]:
+    return [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS)

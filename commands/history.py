@@ -1,0 +1,86 @@
+"""The event store read for auditors: an aggregate's events, and its state at a version or time.
+
+Audit answers come from the events themselves, not from read tables, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, AggregateEvent
+
+from broker.envelope import describe
+from broker.topics import STREAMS, EventStream
+from domains.errors import InvalidValue, NotFound
+
+
+class EventHistory:
+    """Reads each stream's events from the application that records them."""
+
+    def __init__(self, apps: Mapping[str, Application[UUID]]) -> None:
+        self._apps = dict(apps)
+
+    async def org_of(self, stream: str, aggregate_id: UUID) -> UUID | None:
+        first = await asyncio.to_thread(self._events, stream, aggregate_id, 0, 1)
+        if not first:
+            raise NotFound(stream, aggregate_id)
+        return STREAMS[stream].org_id_of(first[0])
+
+    async def events(
+        self, stream: str, aggregate_id: UUID, after_version: int, limit: int
+    ) -> list[dict[str, Any]]:
+        events = await asyncio.to_thread(self._events, stream, aggregate_id, after_version, limit)
+        return [_audit_entry(e, STREAMS[stream]) for e in events]
+
+    async def state(
+        self, stream: str, aggregate_id: UUID, version: int | None, at: datetime | None
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._state, stream, aggregate_id, version, at)
+
+    def _events(
+        self, stream: str, aggregate_id: UUID, after_version: int, limit: int
+    ) -> list[AggregateEvent]:
+        app = self._apps[stream]
+        events = app.events.get(aggregate_id, gt=after_version or None, limit=limit)
+        return [e for e in events if isinstance(e, AggregateEvent)]
+
+    def _state(
+        self, stream: str, aggregate_id: UUID, version: int | None, at: datetime | None
+    ) -> dict[str, Any]:
+        app = self._apps[stream]
+        if at is not None:
+            version = None
+            for event in self._events(stream, aggregate_id, 0, 1_000_000):
+                if event.timestamp > at:
+                    break
+                version = event.originator_version
+            if version is None:
+                raise InvalidValue("at", "the aggregate did not exist yet at that time")
+        try:
+            aggregate: Aggregate = app.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(stream, aggregate_id) from None
+        if version is not None and aggregate.version < version:
+            raise InvalidValue("version", f"the aggregate only reached version {aggregate.version}")
+        return _state_of(aggregate)
+
+
+def _audit_entry(event: AggregateEvent, stream: EventStream) -> dict[str, Any]:
+    fields = describe(event, stream)
+    return {k: fields[k] for k in ("id", "type", "version", "occurred_at", "actor", "data")}
+
+
+def _state_of(aggregate: Aggregate) -> dict[str, Any]:
+    public = {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
+    return {
+        "id": aggregate.id,
+        "version": aggregate.version,
+        "created_on": aggregate.created_on,
+        "modified_on": aggregate.modified_on,
+        "state": public,
+    }

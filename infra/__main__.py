@@ -1,0 +1,84 @@
+"""``python -m infra ROLE``: run the platform, or one of its parts, or a maintenance command.
+
+run                  API, relay and every projection in one process (``make run``)
+api                  the HTTP API alone
+relay                the relay alone
+projector NAME       one projection worker; start several to share its partitions
+rebuild NAME         drop a projection's tables and replay it, with a progress bar
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+import uvloop
+
+from infra.bootstrap import (
+    Platform,
+    open_platform,
+    run_everything,
+    run_projector,
+    run_relay,
+    serve_api,
+)
+from infra.settings import Settings
+from projections.rebuild import rebuild
+from projections.registry import all_projections
+
+
+async def _rebuild(platform: Platform, name: str) -> None:
+    report = await rebuild(
+        all_projections()[name],
+        platform.pool,
+        platform.settings.kafka_bootstrap,
+        platform.settings.projection_batch_size,
+        topic_prefix=platform.settings.topic_prefix,
+    )
+    print(
+        f"rebuilt {report.projection}: {report.events} events "
+        f"({report.applied} applied) in {report.seconds:.2f} s, {report.rate:,.0f} events/s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("role", choices=["run", "api", "relay", "projector", "rebuild"])
+    parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
+    args = parser.parse_args(argv)
+    projections = sorted(all_projections())
+    if args.role in ("projector", "rebuild") and args.name not in projections:
+        parser.error(f"{args.role} needs a projection name: one of {', '.join(projections)}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+    roles: dict[str, Callable[[Platform], Awaitable[None]]] = {
+        "run": run_everything,
+        "api": serve_api,
+        "relay": run_relay,
+        "projector": lambda p: run_projector(p, args.name),
+        "rebuild": lambda p: _rebuild(p, args.name),
+    }
+
+    async def go() -> None:
+        async with open_platform(Settings()) as platform:
+            if args.role in ("run", "api"):
+                s = platform.settings
+                print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
+            await roles[args.role](platform)
+
+    try:
+        uvloop.run(go())
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The composition root: settings in, connected parts out. Nothing is built at import time.
+
+``Platform`` holds the shared connections; ``serve_api``, ``run_relay`` and ``run_projector``
+are the three roles a process can play, alone or together (``python -m infra run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import uvicorn
+from aiokafka.admin import AIOKafkaAdminClient
+from eventsourcing.application import Application
+from redis.asyncio import Redis
+
+from broker.admin import ensure_topics
+from broker.asyncapi import asyncapi_document
+from broker.relay import Relay, RelaySource, make_producer
+from broker.topics import ORGS, all_topics
+from commands.group_commit import GroupCommitter
+from commands.history import EventHistory
+from commands.organizations import OrganizationApplication, OrganizationCommands
+from infra.eventstore import open_application
+from infra.heartbeats import beat_forever, instance_name
+from infra.settings import Settings
+from projections.registry import all_projections
+from projections.worker import ProjectionWorker, run_forever
+from queries.app import ApiParts, build_app
+from queries.auth import OpenAuthenticator
+from queries.docs import API_VERSION
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    apps: dict[str, Application[UUID]]
+    instance: str
+
+
+@asynccontextmanager
+async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
+    """Connect to PostgreSQL, Redis and Kafka; create topics and event stores if missing."""
+    async with AsyncExitStack() as stack:
+        await ensure_topics(
+            settings.kafka_bootstrap,
+            [settings.topic_prefix + t for t in all_topics()],
+            settings.kafka_partitions,
+        )
+        pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+        stack.push_async_callback(pool.close)
+        redis = Redis.from_url(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+        orgs = await asyncio.to_thread(
+            open_application, OrganizationApplication, settings, "organization"
+        )
+        stack.callback(orgs.close)
+        yield Platform(settings, pool, redis, {ORGS.name: orgs}, instance_name(settings.instance))
+
+
+def required_workers() -> list[tuple[str, str]]:
+    return [("relay", "relay"), *(("projector", name) for name in all_projections())]
+
+
+async def serve_api(platform: Platform) -> None:
+    settings = platform.settings
+    kafka_admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await kafka_admin.start()
+    org_app = platform.apps[ORGS.name]
+    try:
+        async with GroupCommitter(org_app, settings.group_commit_max_batch) as org_committer:
+            app = build_app(
+                ApiParts(
+                    pool=platform.pool,
+                    redis=platform.redis,
+                    kafka_admin=kafka_admin,
+                    authenticator=OpenAuthenticator(),
+                    orgs=OrganizationCommands(org_committer),
+                    history=EventHistory(platform.apps),
+                    asyncapi=lambda: asyncapi_document(
+                        settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
+                    ),
+                    required_workers=required_workers(),
+                    namespace=settings.namespace,
+                    max_body_bytes=settings.max_body_bytes,
+                    consistency_wait_seconds=settings.consistency_wait_seconds,
+                )
+            )
+            config = uvicorn.Config(
+                app,
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                loop="none",
+            )
+            await uvicorn.Server(config).serve()
+    finally:
+        await kafka_admin.close()
+
+
+async def run_relay(platform: Platform) -> None:
+    settings = platform.settings
+    producer = make_producer(settings.kafka_bootstrap)
+    await producer.start()
+    sources = [RelaySource(app, settings.topic_prefix) for app in platform.apps.values()]
+    relay = Relay(sources, platform.pool, producer, settings.relay_batch_size)
+
+    async def status() -> dict[str, Any]:
+        return {"lag": await relay.lag(), "published": relay.published}
+
+    try:
+        await _with_heartbeat(platform, "relay", "relay", status, relay.run())
+    finally:
+        await producer.stop()
+
+
+async def run_projector(platform: Platform, name: str) -> None:
+    projection = all_projections()[name]
+    settings = platform.settings
+    worker = ProjectionWorker(
+        projection,
+        platform.pool,
+        settings.kafka_bootstrap,
+        settings.projection_batch_size,
+        namespace=settings.namespace,
+        topic_prefix=settings.topic_prefix,
+    )
+
+    async def status() -> dict[str, Any]:
+        return {"lag": worker.lag(), "applied": worker.applied}
+
+    await _with_heartbeat(platform, "projector", name, status, run_forever(worker))
+
+
+async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:
+    beat = asyncio.create_task(
+        beat_forever(
+            platform.redis,
+            platform.settings.namespace,
+            (kind, name),
+            platform.instance,
+            status,
+            platform.settings.heartbeat_seconds,
+        )
+    )
+    try:
+        await work
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+
+
+async def run_everything(platform: Platform) -> None:
+    """API, relay and every projection in one process: the embedded default of ``make run``."""
+    tasks = [
+        asyncio.create_task(serve_api(platform), name="api"),
+        asyncio.create_task(run_relay(platform), name="relay"),
+        *(
+            asyncio.create_task(run_projector(platform, n), name=f"projector:{n}")
+            for n in all_projections()
+        ),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

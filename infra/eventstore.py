@@ -1,0 +1,36 @@
+"""Opening an eventsourcing application on PostgreSQL, in its bounded context's own schema."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+
+from infra.settings import Settings
+
+App = TypeVar("App", bound=Application[UUID])
+# Several processes may start at once; one advisory lock serialises schema and table creation.
+DDL_LOCK = 7_301_001
+
+
+def open_application(cls: type[App], settings: Settings, schema: str) -> App:
+    """Create the schema if needed, then the application (which creates its tables)."""
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
+        try:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            return cls(
+                env={
+                    "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                    **settings.postgres_parts(),
+                    "POSTGRES_SCHEMA": schema,
+                    "POSTGRES_POOL_SIZE": "4",
+                    "POSTGRES_MAX_OVERFLOW": "4",
+                    "CREATE_TABLE": "y",
+                    "AGGREGATE_CACHE_MAXSIZE": "10000",
+                }
+            )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))

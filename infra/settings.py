@@ -1,0 +1,46 @@
+"""All configuration, read from ``PHOTOFLOW_*`` environment variables at start-up."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Defaults match the local stack that ``make up`` starts; point elsewhere through env."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOTOFLOW_", extra="ignore")
+
+    database_url: str = "postgresql://photoflow:photoflow@127.0.0.1:5432/photoflow"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = Field(default=6, ge=1)
+    topic_prefix: str = Field(default="", description="Prepended to every topic name.")
+    namespace: str = Field(
+        default="photoflow",
+        description="Names consumer groups and Redis keys, so two platforms can share servers.",
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    consistency_wait_seconds: float = Field(default=5.0, gt=0)
+
+    group_commit_max_batch: int = Field(default=500, ge=1)
+    relay_batch_size: int = Field(default=2_000, ge=1)
+    projection_batch_size: int = Field(default=5_000, ge=1)
+    heartbeat_seconds: float = Field(default=1.0, gt=0)
+    instance: str = Field(default="", description="Names this process in heartbeats.")
+
+    def postgres_parts(self) -> dict[str, str]:
+        """The database URL split into the ``POSTGRES_*`` keys the eventsourcing library reads."""
+        url = urlsplit(self.database_url)
+        return {
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        }

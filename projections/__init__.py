@@ -1,0 +1,1 @@
+"""Read models: one module per read table, fed from Kafka by projection workers."""

@@ -1,0 +1,54 @@
+"""One batch of Kafka records into a projection, in one PostgreSQL transaction.
+
+The live worker and the rebuild both come through here, so a rebuilt table is made by the very
+code that keeps it up to date.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+from aiokafka import ConsumerRecord, TopicPartition
+
+from broker.envelope import Envelope, decode
+from projections import positions
+from projections.base import Projection
+
+Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+
+
+def rebuild_lock_key(projection: str) -> int:
+    """An advisory lock id per projection: live batches share it, a rebuild holds it alone."""
+    return zlib.crc32(f"projection:{projection}".encode())
+
+
+async def apply_records(
+    pool: asyncpg.Pool, projection: Projection, records: Records, *, rebuilding: bool = False
+) -> int:
+    """Apply the records not yet consumed; return how many events were new to the projection."""
+    if not any(records.values()):
+        return 0
+    async with pool.acquire() as conn, conn.transaction():
+        if not rebuilding:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock_shared($1)", rebuild_lock_key(projection.name)
+            )
+        keys = [(tp.topic, tp.partition) for tp in records]
+        consumed = await positions.lock_offsets(conn, projection.name, keys)
+        fresh: list[Envelope] = []
+        reached: dict[positions.TopicPartitionKey, int] = {}
+        for tp, batch in records.items():
+            start = consumed[(tp.topic, tp.partition)]
+            fresh.extend(decode(r.value) for r in batch if r.offset >= start and r.value)
+            if batch and batch[-1].offset >= start:
+                reached[(tp.topic, tp.partition)] = batch[-1].offset + 1
+        if not reached:
+            return 0
+        new = await positions.keep_unseen(conn, projection.name, fresh)
+        if new:
+            await projection.apply(conn, new)
+            await positions.record_versions(conn, projection.name, new)
+        await positions.save_offsets(conn, projection.name, reached)
+        return len(new)

@@ -1,0 +1,92 @@
+"""Read table ``read.orgs``: one row per studio, as the query API returns it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+import asyncpg
+
+from broker.envelope import Envelope
+from broker.topics import ORGS
+from projections.base import Projection
+
+Row = dict[str, Any]
+
+
+def _created(row: Row | None, event: Envelope) -> Row:
+    return {
+        "org_id": event.aggregate_id,
+        "name": event.data["name"],
+        "created_by": event.actor,
+        "created_at": event.occurred_at,
+    }
+
+
+def _renamed(row: Row | None, event: Envelope) -> Row:
+    assert row is not None, (
+        f"OrganizationRenamed before OrganizationCreated for {event.aggregate_id}"
+    )
+    return {**row, "name": event.data["name"]}
+
+
+HANDLERS: dict[str, Callable[[Row | None, Envelope], Row]] = {
+    "OrganizationCreated": _created,
+    "OrganizationRenamed": _renamed,
+}
+
+COLUMNS = ("org_id", "name", "created_by", "created_at", "updated_at", "version")
+
+
+class OrgsProjection(Projection):
+    name: ClassVar[str] = "orgs"
+    topics: ClassVar[tuple[str, ...]] = (ORGS.topic,)
+    tables: ClassVar[tuple[str, ...]] = ("read.orgs",)
+
+    async def create_tables(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            """
+            CREATE SCHEMA IF NOT EXISTS read;
+            CREATE TABLE IF NOT EXISTS read.orgs (
+                org_id uuid PRIMARY KEY,
+                name text NOT NULL,
+                created_by text,
+                created_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL,
+                version bigint NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS orgs_created_idx ON read.orgs (created_at, org_id);
+            """
+        )
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        """Fold the batch's events onto the current rows, then write each row once."""
+        ids = list({e.aggregate_id for e in events})
+        rows: dict[UUID, Row] = {
+            r["org_id"]: dict(r)
+            for r in await conn.fetch("SELECT * FROM read.orgs WHERE org_id = ANY($1)", ids)
+        }
+        for event in events:
+            handler = HANDLERS.get(event.type)
+            if handler is None:  # an event type this table does not show
+                continue
+            row = handler(rows.get(event.aggregate_id), event)
+            row["updated_at"] = event.occurred_at
+            row["version"] = event.version
+            rows[event.aggregate_id] = row
+        if not rows:
+            return
+        columns = [[row[c] for row in rows.values()] for c in COLUMNS]
+        await conn.execute(
+            """
+            INSERT INTO read.orgs (org_id, name, created_by, created_at, updated_at, version)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
+                                 $5::timestamptz[], $6::bigint[])
+            ON CONFLICT (org_id) DO UPDATE SET
+                name = EXCLUDED.name, updated_at = EXCLUDED.updated_at,
+                version = EXCLUDED.version
+            WHERE read.orgs.version < EXCLUDED.version
+            """,
+            *columns,
+        )

@@ -1,0 +1,148 @@
+"""What each projection has consumed: Kafka offsets and the last version per aggregate.
+
+Both are written in the transaction that changes the read rows. The offsets make a restart
+resume exactly where the last commit ended; the versions drop an event the relay published
+twice, and tell a reader waiting on a consistency token whether its write is visible yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from uuid import UUID
+
+import asyncpg
+
+from broker.envelope import Envelope
+
+SCHEMA_DDL = """
+CREATE SCHEMA IF NOT EXISTS read;
+CREATE TABLE IF NOT EXISTS read.projection_offsets (
+    projection text NOT NULL,
+    topic text NOT NULL,
+    partition int NOT NULL,
+    next_offset bigint NOT NULL,
+    PRIMARY KEY (projection, topic, partition)
+);
+CREATE TABLE IF NOT EXISTS read.projection_versions (
+    projection text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    version bigint NOT NULL,
+    PRIMARY KEY (projection, aggregate_id)
+);
+"""
+
+TopicPartitionKey = tuple[str, int]
+
+
+async def create_schema(conn: asyncpg.Connection) -> None:
+    await conn.execute(SCHEMA_DDL)
+
+
+async def load_offsets(conn: asyncpg.Connection, projection: str) -> dict[TopicPartitionKey, int]:
+    rows = await conn.fetch(
+        "SELECT topic, partition, next_offset FROM read.projection_offsets WHERE projection = $1",
+        projection,
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def lock_offsets(
+    conn: asyncpg.Connection, projection: str, partitions: Iterable[TopicPartitionKey]
+) -> dict[TopicPartitionKey, int]:
+    """Lock these partitions' offset rows for the transaction, creating them if new.
+
+    Two workers holding the same partition for a moment during a rebalance then apply one after
+    the other, and the second sees the first one's offsets and skips what it applied.
+    """
+    keys = sorted(set(partitions))
+    topics = [k[0] for k in keys]
+    numbers = [k[1] for k in keys]
+    await conn.execute(
+        "INSERT INTO read.projection_offsets (projection, topic, partition, next_offset) "
+        "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) "
+        "ON CONFLICT DO NOTHING",
+        projection,
+        topics,
+        numbers,
+    )
+    rows = await conn.fetch(
+        "SELECT o.topic, o.partition, o.next_offset FROM read.projection_offsets o "
+        "JOIN unnest($2::text[], $3::int[]) AS u(t, p) ON o.topic = u.t AND o.partition = u.p "
+        "WHERE o.projection = $1 ORDER BY o.topic, o.partition FOR UPDATE OF o",
+        projection,
+        topics,
+        numbers,
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def save_offsets(
+    conn: asyncpg.Connection, projection: str, offsets: Mapping[TopicPartitionKey, int]
+) -> None:
+    keys = list(offsets)
+    await conn.execute(
+        "UPDATE read.projection_offsets o SET next_offset = u.n "
+        "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, n) "
+        "WHERE o.projection = $1 AND o.topic = u.t AND o.partition = u.p",
+        projection,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [offsets[k] for k in keys],
+    )
+
+
+async def keep_unseen(
+    conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
+) -> list[Envelope]:
+    """The events this projection has not applied yet, in the order given."""
+    ids = list({e.aggregate_id for e in events})
+    rows = await conn.fetch(
+        "SELECT aggregate_id, version FROM read.projection_versions "
+        "WHERE projection = $1 AND aggregate_id = ANY($2::uuid[])",
+        projection,
+        ids,
+    )
+    seen: dict[UUID, int] = {r["aggregate_id"]: r["version"] for r in rows}
+    unseen: list[Envelope] = []
+    for event in events:
+        if event.version > seen.get(event.aggregate_id, 0):
+            seen[event.aggregate_id] = event.version
+            unseen.append(event)
+    return unseen
+
+
+async def record_versions(
+    conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
+) -> None:
+    latest: dict[UUID, int] = {}
+    for event in events:
+        latest[event.aggregate_id] = max(event.version, latest.get(event.aggregate_id, 0))
+    await conn.execute(
+        "INSERT INTO read.projection_versions (projection, aggregate_id, version) "
+        "SELECT $1, a, v FROM unnest($2::uuid[], $3::bigint[]) AS u(a, v) "
+        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version "
+        "WHERE read.projection_versions.version < EXCLUDED.version",
+        projection,
+        list(latest),
+        list(latest.values()),
+    )
+
+
+async def forget(conn: asyncpg.Connection, projection: str) -> None:
+    """Drop everything the projection consumed, before a rebuild replays from the start."""
+    await conn.execute("DELETE FROM read.projection_offsets WHERE projection = $1", projection)
+    await conn.execute("DELETE FROM read.projection_versions WHERE projection = $1", projection)
+
+
+async def caught_up(
+    conn: asyncpg.Connection, projections: Sequence[str], aggregate_id: UUID, version: int
+) -> bool:
+    """Whether every one of these projections has applied the aggregate up to ``version``."""
+    count = await conn.fetchval(
+        "SELECT count(*) FROM read.projection_versions "
+        "WHERE projection = ANY($1::text[]) AND aggregate_id = $2 AND version >= $3",
+        list(projections),
+        aggregate_id,
+        version,
+    )
+    return int(count) >= len(projections)

@@ -1,0 +1,15 @@
+"""Every projection the platform runs, by name."""
+
+from __future__ import annotations
+
+from projections.base import Projection
+from projections.orgs import OrgsProjection
+
+
+def all_projections() -> dict[str, Projection]:
+    return {p.name: p for p in (OrgsProjection(),)}
+
+
+def subscribers_of(topic: str) -> list[str]:
+    """The projections that read a topic: a consistency token waits for all of them."""
+    return [p.name for p in all_projections().values() if topic in p.topics]

@@ -1,0 +1,1 @@
+"""The HTTP API: read routes over the read tables, command routes over the application ports."""

@@ -1,0 +1,103 @@
+"""The starlette application: routes from each module, one error shape for all of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from domains.errors import DomainError
+from queries.audit import audit_endpoints
+from queries.auth import Authenticator
+from queries.docs import doc_endpoints
+from queries.health import health_endpoints
+from queries.orgs import org_endpoints
+from queries.ports import EventHistoryPort, OrgCommandsPort
+from queries.problems import Problem, from_domain, render
+from queries.routing import routes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiParts:
+    """Everything the routes need, built by the composition root."""
+
+    pool: asyncpg.Pool
+    redis: Redis
+    kafka_admin: AIOKafkaAdminClient
+    authenticator: Authenticator
+    orgs: OrgCommandsPort
+    history: EventHistoryPort
+    asyncapi: Callable[[], dict[str, Any]]
+    required_workers: Sequence[tuple[str, str]]
+    namespace: str
+    max_body_bytes: int
+    consistency_wait_seconds: float
+
+
+def build_app(parts: ApiParts) -> Starlette:
+    endpoints = [
+        *health_endpoints(
+            parts.pool, parts.redis, parts.kafka_admin, parts.required_workers, parts.namespace
+        ),
+        *org_endpoints(
+            parts.orgs, parts.pool, parts.max_body_bytes, parts.consistency_wait_seconds
+        ),
+        *audit_endpoints(parts.history),
+    ]
+    endpoints += doc_endpoints(endpoints, parts.asyncapi)
+    app = Starlette(
+        routes=routes(endpoints),
+        exception_handlers={
+            Problem: _problem,
+            DomainError: _domain_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.authenticator = parts.authenticator
+    return app
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return render(exc, request)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return render(from_domain(exc), request)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return render(
+        Problem(
+            exc.status_code, slug, str(exc.detail), str(exc.detail), headers=dict(exc.headers or {})
+        ),
+        request,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render(
+        Problem(
+            500,
+            "internal",
+            "Internal error",
+            "Something went wrong on our side; it has been logged",
+        ),
+        request,
+    )

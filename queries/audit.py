@@ -1,0 +1,95 @@
+"""Audit routes: an aggregate's recorded events, and its state as it was, from the event store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.requests import Request
+from starlette.responses import Response
+
+from broker.topics import STREAMS
+from queries.auth import principal_of
+from queries.bodies import path_uuid, read_query
+from queries.paging import PageQuery, decode_cursor, page
+from queries.ports import EventHistoryPort
+from queries.problems import not_found
+from queries.routing import Endpoint, json
+
+
+class AuditEvent(BaseModel):
+    id: UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class AggregateState(BaseModel):
+    id: UUID
+    version: int
+    created_on: datetime
+    modified_on: datetime
+    state: dict[str, Any]
+
+
+class StateQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int | None = Field(default=None, ge=1, description="The state after this version.")
+    at: AwareDatetime | None = Field(default=None, description="The state at this RFC 3339 time.")
+
+    @model_validator(mode="after")
+    def one_of(self) -> StateQuery:
+        if self.version is not None and self.at is not None:
+            raise ValueError("give either version or at, not both")
+        return self
+
+
+def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
+    async def visible_aggregate(request: Request) -> tuple[str, UUID]:
+        stream = request.path_params["stream"]
+        aggregate_id = path_uuid(request, "aggregate_id")
+        if stream not in STREAMS:
+            raise not_found(f"No audit stream {stream!r}; streams: {', '.join(STREAMS)}")
+        principal = await principal_of(request)
+        if not principal.may_see(await history.org_of(stream, aggregate_id)):
+            raise not_found(f"No {stream} aggregate {aggregate_id}")
+        return stream, aggregate_id
+
+    async def audit_events(request: Request) -> Response:
+        stream, aggregate_id = await visible_aggregate(request)
+        query = read_query(request, PageQuery)
+        after = decode_cursor(query.cursor)
+        after_version = after[0] if after and isinstance(after[0], int) else 0
+        items = await history.events(stream, aggregate_id, after_version, query.limit + 1)
+        return json(page(items, query.limit, ["version"]))
+
+    async def audit_state(request: Request) -> Response:
+        stream, aggregate_id = await visible_aggregate(request)
+        query = read_query(request, StateQuery)
+        return json(await history.state(stream, aggregate_id, query.version, query.at))
+
+    return [
+        Endpoint(
+            "GET",
+            "/api/audit/{stream}/{aggregate_id}/events",
+            audit_events,
+            "An aggregate's events in order (stream: albums, folders, users, orgs)",
+            "audit",
+            response=AuditEvent,
+            query=PageQuery,
+            paged=True,
+        ),
+        Endpoint(
+            "GET",
+            "/api/audit/{stream}/{aggregate_id}/state",
+            audit_state,
+            "An aggregate as it was at ?version=N or ?at=<RFC 3339 time>",
+            "audit",
+            response=AggregateState,
+            query=StateQuery,
+        ),
+    ]

@@ -1,0 +1,72 @@
+"""Reading request bodies and query strings into pydantic models, or a clear problem."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from queries.problems import Problem, invalid, not_found
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    return [
+        {
+            "field": prefix + (".".join(str(p) for p in e["loc"]) or "body"),
+            "message": e["msg"],
+        }
+        for e in error.errors(include_url=False)
+    ]
+
+
+async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
+    """Parse the JSON body: 413 past ``max_bytes``, 400 if not JSON, 422 naming bad fields."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise Problem(400, "bad-request", "Missing body", "This route expects a JSON object")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise Problem(400, "bad-json", "Malformed JSON", f"The body is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise invalid([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise invalid(_field_errors(error)) from None
+
+
+def read_query(request: Request, model: type[M]) -> M:
+    """Validate the query string; a bad parameter is a 422 naming it."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as error:
+        raise invalid(_field_errors(error, prefix="query.")) from None
+
+
+def _too_large(max_bytes: int) -> Problem:
+    return Problem(413, "body-too-large", "Body too large", f"The limit is {max_bytes} bytes")
+
+
+def path_uuid(request: Request, name: str) -> UUID:
+    """A path id; one that is not even a UUID names nothing, so it is a 404."""
+    text = request.path_params[name]
+    try:
+        return UUID(text)
+    except ValueError:
+        raise not_found(f"No resource has the id {text!r}") from None

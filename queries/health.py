@@ -1,0 +1,106 @@
+"""``GET /api/health``: 200 only when every service answers and every worker runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+
+from infra.heartbeats import running_workers
+from queries.routing import Endpoint, json
+
+CHECK_TIMEOUT = 2.0
+
+
+class Component(BaseModel):
+    name: str
+    ok: bool
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class Worker(BaseModel):
+    kind: str
+    name: str
+    running: bool
+    instances: int
+    lag: int | None = None
+
+
+class Health(BaseModel):
+    status: str
+    components: list[Component]
+    workers: list[Worker]
+
+
+async def _timed(name: str, check: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), CHECK_TIMEOUT)
+    except Exception as error:  # any failure means the component is down: say which and why
+        return {"name": name, "ok": False, "error": f"{type(error).__name__}: {error}"}
+    return {
+        "name": name,
+        "ok": True,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+def health_endpoints(
+    pool: asyncpg.Pool,
+    redis: Redis,
+    kafka: AIOKafkaAdminClient,
+    required_workers: Sequence[tuple[str, str]],
+    namespace: str,
+) -> list[Endpoint]:
+    async def ping_postgres() -> None:
+        async with pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def health(request: Request) -> Response:
+        components = await asyncio.gather(
+            _timed("postgres", ping_postgres),
+            _timed("redis", redis.ping),
+            _timed("kafka", kafka.describe_cluster),
+        )
+        try:
+            beats = await running_workers(redis, namespace)
+        except Exception:  # Redis is down: already reported above
+            beats = []
+        workers = []
+        for kind, name in required_workers:
+            mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
+            lags = [b["lag"] for b in mine if b.get("lag") is not None]
+            workers.append(
+                {
+                    "kind": kind,
+                    "name": name,
+                    "running": bool(mine),
+                    "instances": len(mine),
+                    "lag": sum(lags) if lags else None,
+                }
+            )
+        ok = all(c["ok"] for c in components) and all(w["running"] for w in workers)
+        body = {"status": "ok" if ok else "degraded", "components": components, "workers": workers}
+        return json(body, 200 if ok else 503)
+
+    return [
+        Endpoint(
+            "GET",
+            "/api/health",
+            health,
+            "Services and workers, with each worker's lag",
+            "platform",
+            response=Health,
+            authenticated=False,
+            errors=(503,),
+        )
+    ]
