@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 # Integrators read from the beginning, so neither time nor size may delete an event.
@@ -27,3 +28,19 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> l
         return missing
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of these topics, asked of the cluster (a consumer knows only its own)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if t["error_code"] == 0
+        for p in t["partitions"]
+    )

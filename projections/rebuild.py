@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from tqdm import tqdm
 
+from broker.admin import partitions_of
 from projections import positions
 from projections.applier import apply_records, rebuild_lock_key
 from projections.base import Projection
@@ -67,25 +68,24 @@ async def _replay(
     topic_prefix: str,
     progress: bool,
 ) -> tuple[int, int]:
+    # No group and "earliest": an assigned partition starts at its first offset. (An explicit
+    # seek_to_beginning right after assign() races with aiokafka's fetcher and can skip all.)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_bytes=32 * 1024 * 1024,
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in (topic_prefix + t for t in projection.topics)
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        topics = [topic_prefix + t for t in projection.topics]
+        partitions = await partitions_of(bootstrap, topics)
         if not partitions:
             return 0, 0
         consumer.assign(partitions)
         first = await consumer.beginning_offsets(partitions)
         end = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
         remaining = {tp for tp in partitions if end[tp] > first[tp]}
         total = sum(end[tp] - first[tp] for tp in partitions)
         events = applied = 0

@@ -57,6 +57,7 @@ class ProjectionWorker:
         self._consumer: AIOKafkaConsumer | None = None
         self._consumed: dict[TopicPartition, int] = {}
         self.applied = 0
+        self.consumed = 0
 
     async def run(self) -> None:
         async with self._pool.acquire() as conn:
@@ -79,6 +80,7 @@ class ProjectionWorker:
                 if not records:
                     continue
                 self.applied += await apply_records(self._pool, self.projection, records)
+                self.consumed += sum(len(batch) for batch in records.values())
                 for tp, batch in records.items():
                     self._consumed[tp] = batch[-1].offset + 1
         finally:
