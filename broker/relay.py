@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -66,6 +67,7 @@ class RelaySource:
         self.name = app.name.lower()
         self._topic_prefix = topic_prefix
         self.channel = f"{self.name}_events"
+        self.lock_key = zlib.crc32(f"relay:{self.name}".encode())
         self._app = app
 
     def read(self, after: int, limit: int) -> tuple[int, list[Outgoing]]:
@@ -134,6 +136,9 @@ class Relay:
             wake.set()
 
         listener = await self._pool.acquire()
+        # One relay per source at a time: a second one (another `make run`, a standby) waits
+        # here until the first one's connection ends, rather than racing it on the position.
+        await listener.execute("SELECT pg_advisory_lock($1)", source.lock_key)
         await listener.add_listener(source.channel, on_notify)
         try:
             position = await self._load_position(source.name)
@@ -151,6 +156,7 @@ class Relay:
                 self.published += len(outgoing)
         finally:
             await listener.remove_listener(source.channel, on_notify)
+            await listener.execute("SELECT pg_advisory_unlock($1)", source.lock_key)
             await self._pool.release(listener)
 
     async def _publish(self, outgoing: list[Outgoing]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -66,8 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild": lambda p: _rebuild(p, args.name),
     }
 
+    settings = Settings()
+    if args.role in ("run", "api") and not _port_free(settings.http_host, settings.http_port):
+        print(
+            f"PhotoFlow (or something else) already listens on "
+            f"{settings.http_host}:{settings.http_port}; set PHOTOFLOW_HTTP_PORT to run another",
+            file=sys.stderr,
+        )
+        return 1
+
     async def go() -> None:
-        async with open_platform(Settings()) as platform:
+        async with open_platform(settings) as platform:
             if args.role in ("run", "api"):
                 s = platform.settings
                 print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
@@ -78,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""Group commit across two writers on one event store: no lost update, one winner per race."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from commands.group_commit import GroupCommitter
+from commands.organizations import OrganizationApplication, OrganizationCommands
+from domains.errors import ConcurrencyConflict
+from domains.organization import Organization
+from infra.bootstrap import Platform
+from infra.eventstore import open_application
+from tests.support.world import World
+
+
+@pytest.fixture
+async def two_writers(
+    world: World, platform: Platform
+) -> AsyncIterator[tuple[OrganizationCommands, OrganizationCommands]]:
+    """Two applications on one database, as two API processes would be."""
+    other = await asyncio.to_thread(
+        open_application, OrganizationApplication, world.settings, "organization"
+    )
+    try:
+        async with GroupCommitter(platform.apps["orgs"]) as a, GroupCommitter(other) as b:
+            yield OrganizationCommands(a), OrganizationCommands(b)
+    finally:
+        other.close()
+
+
+async def test_unconditional_writes_from_two_processes_all_land(
+    platform: Platform, two_writers: tuple[OrganizationCommands, OrganizationCommands]
+) -> None:
+    first, second = two_writers
+    org = await first.create("Shared", actor="t")
+    results = await asyncio.gather(
+        *(
+            (first if i % 2 else second).rename(org.aggregate_id, f"Name {i}", actor="t")
+            for i in range(20)
+        )
+    )
+    assert sorted(r.version for r in results) == list(range(2, 22))
+    events = list(platform.apps["orgs"].events.get(org.aggregate_id))
+    assert len(events) == 21
+    assert {e.name for e in events[1:]} == {f"Name {i}" for i in range(20)}  # type: ignore[attr-defined]
+
+
+async def test_conditional_writes_racing_from_two_processes_have_one_winner(
+    platform: Platform, two_writers: tuple[OrganizationCommands, OrganizationCommands]
+) -> None:
+    first, second = two_writers
+    for round_ in range(5):
+        org = await first.create(f"Contested {round_}", actor="t")
+        outcomes = await asyncio.gather(
+            first.rename(org.aggregate_id, "A", actor="t", expected_version=1),
+            second.rename(org.aggregate_id, "B", actor="t", expected_version=1),
+            return_exceptions=True,
+        )
+        conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
+        assert len(conflicts) == 1, outcomes
+        stored = platform.apps["orgs"].repository.get(org.aggregate_id)
+        assert isinstance(stored, Organization)
+        assert stored.version == 2
+
+
+async def test_one_bad_command_in_a_batch_fails_alone(
+    platform: Platform, two_writers: tuple[OrganizationCommands, OrganizationCommands]
+) -> None:
+    first, _ = two_writers
+    outcomes = await asyncio.gather(
+        *(first.create(name, actor="t") for name in ["Good 1", "   ", "Good 2"]),
+        return_exceptions=True,
+    )
+    assert [type(o).__name__ for o in outcomes] == ["Written", "InvalidValue", "Written"]
