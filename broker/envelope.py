@@ -20,6 +20,7 @@ from broker.topics import EventStream
 SCHEMA_VERSION = 1
 # Event ids are derived from (aggregate_id, version) so a republished event keeps its id.
 EVENT_ID_NAMESPACE = UUID("6f1c3f0e-8a5b-4c1e-9b7d-2f4a9c0d5e11")
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "credentials"})
 _ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
 )
@@ -52,7 +53,10 @@ def event_type(event: AggregateEvent) -> str:
 
 
 def event_data(event: AggregateEvent) -> dict[str, Any]:
-    return {k: v for k, v in vars(event).items() if k not in _ENVELOPE_FIELDS}
+    """The event's own fields; secrets (even hashed) never leave the event store."""
+    return {
+        k: v for k, v in vars(event).items() if k not in _ENVELOPE_FIELDS and k not in SECRET_FIELDS
+    }
 
 
 def describe(event: AggregateEvent, stream: EventStream) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from domains.organization import Organization
+from domains.user import User
 
 OrgIdOf = Callable[[AggregateEvent], UUID | None]
 
@@ -40,7 +41,20 @@ ORGS = EventStream(
     description="Every domain event of the Organization aggregate (studios).",
 )
 
-STREAMS: dict[str, EventStream] = {stream.name: stream for stream in (ORGS,)}
+
+def _no_org(event: AggregateEvent) -> UUID | None:
+    return None
+
+
+USERS = EventStream(
+    name="users",
+    topic="identity.user",
+    aggregate=User,
+    org_id_of=_no_org,
+    description="Every domain event of the User aggregate: accounts, sign-ins, sessions.",
+)
+
+STREAMS: dict[str, EventStream] = {stream.name: stream for stream in (ORGS, USERS)}
 _BY_AGGREGATE: dict[str, EventStream] = {s.aggregate.__qualname__: s for s in STREAMS.values()}
 
 FULL_SYNC_STORAGE = "photoflow.full-sync-storage"

@@ -64,8 +64,14 @@ class Batch:
 
     def add(self, aggregate: A) -> A:
         """Hold a new aggregate so the batch saves it."""
+        if aggregate.id in self._aggregates:
+            raise ConcurrencyConflict(f"{aggregate.id} was created by another command just now")
         self._aggregates[aggregate.id] = aggregate
         return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether the aggregate is recorded already, or created earlier in this batch."""
+        return aggregate_id in self._aggregates or aggregate_id in self._app.repository
 
     def aggregates(self) -> list[Aggregate]:
         return list(self._aggregates.values())

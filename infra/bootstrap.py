@@ -1,7 +1,7 @@
 """The composition root: settings in, connected parts out. Nothing is built at import time.
 
 ``Platform`` holds the shared connections; ``serve_api``, ``run_relay`` and ``run_projector``
-are the three roles a process can play, alone or together (``python -m infra run``).
+are the roles a process can play, alone or together (``python -m infra run``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -23,18 +25,25 @@ from redis.asyncio import Redis
 from broker.admin import ensure_topics
 from broker.asyncapi import asyncapi_document
 from broker.relay import Relay, RelaySource, make_producer
-from broker.topics import ORGS, all_topics
+from broker.topics import ORGS, USERS, all_topics
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
+from commands.identity import IdentityApplication, IdentityCommands
 from commands.organizations import OrganizationApplication, OrganizationCommands
-from infra.eventstore import open_application
+from infra import keys
+from infra.eventstore import DDL_LOCK, open_application
+from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
+from infra.revocations import Revocations
 from infra.settings import Settings
+from infra.tokens import AccessTokens
+from projections import positions
 from projections.registry import all_projections
 from projections.worker import ProjectionWorker, run_forever
 from queries.app import ApiParts, build_app
-from queries.auth import OpenAuthenticator
+from queries.auth import BearerAuthenticator
 from queries.docs import API_VERSION
+from queries.gate import RedisRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +54,20 @@ class Platform:
     pool: asyncpg.Pool
     redis: Redis
     apps: dict[str, Application[UUID]]
+    """Each audit stream's application (one application may serve several streams)."""
     instance: str
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.settings.keys_dir)
+
+    def applications(self) -> list[Application[UUID]]:
+        return list({id(app): app for app in self.apps.values()}.values())
 
 
 @asynccontextmanager
 async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
-    """Connect to PostgreSQL, Redis and Kafka; create topics and event stores if missing."""
+    """Connect to PostgreSQL, Redis and Kafka; create topics, event stores and read tables."""
     async with AsyncExitStack() as stack:
         await ensure_topics(
             settings.kafka_bootstrap,
@@ -61,11 +78,32 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         stack.push_async_callback(pool.close)
         redis = Redis.from_url(settings.redis_url)
         stack.push_async_callback(redis.aclose)
+        await _create_read_tables(pool)
+        key = keys.cipher_key(Path(settings.keys_dir))
         orgs = await asyncio.to_thread(
             open_application, OrganizationApplication, settings, "organization"
         )
         stack.callback(orgs.close)
-        yield Platform(settings, pool, redis, {ORGS.name: orgs}, instance_name(settings.instance))
+        identity = await asyncio.to_thread(
+            open_application, IdentityApplication, settings, "identity", key
+        )
+        stack.callback(identity.close)
+        yield Platform(
+            settings,
+            pool,
+            redis,
+            {ORGS.name: orgs, USERS.name: identity},
+            instance_name(settings.instance),
+        )
+
+
+async def _create_read_tables(pool: asyncpg.Pool) -> None:
+    """Every read table exists before the first query, even before its projector has run."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
+        await positions.create_schema(conn)
+        for projection in all_projections().values():
+            await projection.create_tables(conn)
 
 
 def required_workers() -> list[tuple[str, str]]:
@@ -76,16 +114,48 @@ async def serve_api(platform: Platform) -> None:
     settings = platform.settings
     kafka_admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await kafka_admin.start()
-    org_app = platform.apps[ORGS.name]
+    tokens = AccessTokens(
+        keys.key_ring(platform.keys_dir),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.access_token_seconds,
+    )
+    revocations = Revocations(platform.redis, settings.namespace, settings.access_token_seconds)
+    per_minute = 60
     try:
-        async with GroupCommitter(org_app, settings.group_commit_max_batch) as org_committer:
+        async with (
+            GroupCommitter(platform.apps[ORGS.name], settings.group_commit_max_batch) as orgs,
+            GroupCommitter(platform.apps[USERS.name], settings.group_commit_max_batch) as users,
+        ):
             app = build_app(
                 ApiParts(
                     pool=platform.pool,
                     redis=platform.redis,
                     kafka_admin=kafka_admin,
-                    authenticator=OpenAuthenticator(),
-                    orgs=OrganizationCommands(org_committer),
+                    authenticator=BearerAuthenticator(
+                        tokens,
+                        revocations,
+                        platform.pool,
+                        RedisRateLimit(
+                            platform.redis, settings.namespace, settings.user_rate_limit, per_minute
+                        ),
+                    ),
+                    auth_rate_limit=RedisRateLimit(
+                        platform.redis, settings.namespace, settings.auth_rate_limit, per_minute
+                    ),
+                    cors_origins=settings.cors_origins,
+                    identity=IdentityCommands(
+                        platform.apps[USERS.name],
+                        users,
+                        google_verifier(settings.google_client_id, settings.google_certs_url),
+                        revocations.revoke_session,
+                    ),
+                    tokens=tokens,
+                    orgs=OrganizationCommands(
+                        orgs,
+                        keys.invitation_key(platform.keys_dir),
+                        timedelta(days=settings.invitation_days),
+                    ),
                     history=EventHistory(platform.apps),
                     asyncapi=lambda: asyncapi_document(
                         settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
@@ -114,7 +184,7 @@ async def run_relay(platform: Platform) -> None:
     settings = platform.settings
     producer = make_producer(settings.kafka_bootstrap)
     await producer.start()
-    sources = [RelaySource(app, settings.topic_prefix) for app in platform.apps.values()]
+    sources = [RelaySource(app, settings.topic_prefix) for app in platform.applications()]
     relay = Relay(sources, platform.pool, producer, settings.relay_batch_size)
 
     async def status() -> dict[str, Any]:

@@ -15,8 +15,17 @@ App = TypeVar("App", bound=Application[UUID])
 DDL_LOCK = 7_301_001
 
 
-def open_application(cls: type[App], settings: Settings, schema: str) -> App:
-    """Create the schema if needed, then the application (which creates its tables)."""
+AES_CIPHER = "eventsourcing.cryptography:AESCipher"
+
+
+def open_application(
+    cls: type[App], settings: Settings, schema: str, cipher_key: str | None = None
+) -> App:
+    """Create the schema if needed, then the application (which creates its tables).
+
+    With a ``cipher_key`` every stored event is encrypted (AES-GCM) before it is written.
+    """
+    encryption = {"CIPHER_TOPIC": AES_CIPHER, "CIPHER_KEY": cipher_key} if cipher_key else {}
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
         try:
@@ -30,6 +39,7 @@ def open_application(cls: type[App], settings: Settings, schema: str) -> App:
                     "POSTGRES_MAX_OVERFLOW": "4",
                     "CREATE_TABLE": "y",
                     "AGGREGATE_CACHE_MAXSIZE": "10000",
+                    **encryption,
                 }
             )
         finally:

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=2_000, ge=1)
     projection_batch_size: int = Field(default=5_000, ge=1)
     heartbeat_seconds: float = Field(default=1.0, gt=0)
+
+    keys_dir: str = Field(default="var/keys", description="JWT, cipher and invitation keys.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="For links in email.")
+    jwt_issuer: str = "photoflow"
+    jwt_audience: str = "photoflow-api"
+    access_token_seconds: int = Field(default=900, ge=30)
+    invitation_days: int = Field(default=7, ge=1)
+    google_client_id: str = Field(default="", description="OAuth client id (ID token audience).")
+    google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    cors_origins: list[str] = Field(default_factory=list)
+    auth_rate_limit: int = Field(default=30, ge=1, description="Auth requests per IP a minute.")
+    user_rate_limit: int = Field(default=1200, ge=1, description="Requests per user a minute.")
     instance: str = Field(default="", description="Names this process in heartbeats.")
 
     def postgres_parts(self) -> dict[str, str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import asyncpg
 
@@ -32,3 +32,23 @@ class Projection(ABC):
     async def drop_tables(self, conn: asyncpg.Connection) -> None:
         for table in self.tables:
             await conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+
+
+Statement = tuple[str, Callable[[Envelope], Sequence[Any]]]
+
+
+class StatementProjection(Projection):
+    """A projection that runs one SQL statement per event type, in order.
+
+    For tables that change by a row or two per event (members, invitations, users), where
+    folding a batch in memory would buy little.
+    """
+
+    statements: ClassVar[dict[str, Statement]]
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        for event in events:
+            statement = self.statements.get(event.type)
+            if statement is not None:
+                sql, arguments = statement
+                await conn.execute(sql, *arguments(event))

@@ -69,9 +69,11 @@ class OrgsProjection(Projection):
         }
         for event in events:
             handler = HANDLERS.get(event.type)
-            if handler is None:  # an event type this table does not show
+            row = rows.get(event.aggregate_id)
+            if handler is not None:
+                row = handler(row, event)
+            if row is None:
                 continue
-            row = handler(rows.get(event.aggregate_id), event)
             row["updated_at"] = event.occurred_at
             row["version"] = event.version
             rows[event.aggregate_id] = row

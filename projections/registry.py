@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.memberships import MembershipsProjection
 from projections.orgs import OrgsProjection
+from projections.users import UsersProjection
 
 
 def all_projections() -> dict[str, Projection]:
-    return {p.name: p for p in (OrgsProjection(),)}
+    return {p.name: p for p in (OrgsProjection(), MembershipsProjection(), UsersProjection())}
 
 
 def subscribers_of(topic: str) -> list[str]:

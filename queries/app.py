@@ -14,14 +14,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from domains.errors import DomainError
 from queries.audit import audit_endpoints
-from queries.auth import Authenticator
+from queries.auth import BearerAuthenticator
 from queries.docs import doc_endpoints
+from queries.gate import RedisRateLimit, with_gate
 from queries.health import health_endpoints
+from queries.identity import identity_endpoints
 from queries.orgs import org_endpoints
-from queries.ports import EventHistoryPort, OrgCommandsPort
+from queries.ports import EventHistoryPort, IdentityPort, OrgCommandsPort, TokenIssuer
 from queries.problems import Problem, from_domain, render
 from queries.routing import routes
 
@@ -35,7 +38,11 @@ class ApiParts:
     pool: asyncpg.Pool
     redis: Redis
     kafka_admin: AIOKafkaAdminClient
-    authenticator: Authenticator
+    authenticator: BearerAuthenticator
+    auth_rate_limit: RedisRateLimit
+    cors_origins: Sequence[str]
+    identity: IdentityPort
+    tokens: TokenIssuer
     orgs: OrgCommandsPort
     history: EventHistoryPort
     asyncapi: Callable[[], dict[str, Any]]
@@ -45,14 +52,14 @@ class ApiParts:
     consistency_wait_seconds: float
 
 
-def build_app(parts: ApiParts) -> Starlette:
+def build_app(parts: ApiParts) -> ASGIApp:
+    wait = parts.consistency_wait_seconds
     endpoints = [
         *health_endpoints(
             parts.pool, parts.redis, parts.kafka_admin, parts.required_workers, parts.namespace
         ),
-        *org_endpoints(
-            parts.orgs, parts.pool, parts.max_body_bytes, parts.consistency_wait_seconds
-        ),
+        *identity_endpoints(parts.identity, parts.tokens, parts.pool, parts.max_body_bytes, wait),
+        *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait),
         *audit_endpoints(parts.history),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
@@ -66,7 +73,7 @@ def build_app(parts: ApiParts) -> Starlette:
         },
     )
     app.state.authenticator = parts.authenticator
-    return app
+    return with_gate(app, parts.auth_rate_limit, parts.cors_origins)
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

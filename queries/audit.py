@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.topics import STREAMS
+from domains.policies import Action
 from queries.auth import principal_of
 from queries.bodies import path_uuid, read_query
 from queries.paging import PageQuery, decode_cursor, page
@@ -55,8 +56,12 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
         if stream not in STREAMS:
             raise not_found(f"No audit stream {stream!r}; streams: {', '.join(STREAMS)}")
         principal = await principal_of(request)
-        if not principal.may_see(await history.org_of(stream, aggregate_id)):
-            raise not_found(f"No {stream} aggregate {aggregate_id}")
+        org_id = await history.org_of(stream, aggregate_id)
+        if org_id is None:  # a user's own history is theirs alone
+            if aggregate_id != principal.user_id:
+                raise not_found(f"No {stream} aggregate {aggregate_id}")
+        else:
+            principal.require(org_id, Action.AUDIT)
         return stream, aggregate_id
 
     async def audit_events(request: Request) -> Response:

@@ -1,41 +1,120 @@
-"""Who is calling, and which studios they may see: the seam the identity context fills in.
+"""Who is calling, and what they may do in which studio: every route asks ``principal_of``.
 
-Every route asks ``principal_of(request)``; nothing else reads credentials. Until sign-in
-arrives the platform runs an open authenticator that lets the caller name itself with
-``X-Photoflow-Actor`` and see every studio.
+A bearer access token names the user and its session. A revoked session or user is refused at
+once (the revocation list lives in Redis, shared by every API process). The caller's studios
+and roles come from ``read.memberships``; a studio the caller does not belong to is a 404.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
+import asyncpg
 from starlette.requests import Request
+
+from domains.policies import Action, Role, allows
+from queries.problems import Problem, not_found
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller. ``org_ids`` is None when the caller may see every studio."""
+    """The signed-in caller."""
 
-    actor: str
-    org_ids: frozenset[UUID] | None = None
+    user_id: UUID
+    email: str
+    session_id: UUID
+    roles: Mapping[UUID, Role] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return str(self.user_id)
 
     def may_see(self, org_id: UUID | None) -> bool:
-        return self.org_ids is None or (org_id is not None and org_id in self.org_ids)
+        return org_id is not None and org_id in self.roles
+
+    def require(self, org_id: UUID, action: Action) -> Role:
+        """The caller's role in the studio if it allows the action: 404 outside, 403 inside."""
+        role = self.roles.get(org_id)
+        if role is None:
+            raise not_found(f"Organization {org_id} was not found")
+        if not allows(role, action):
+            raise Problem(
+                403, "forbidden", "Not allowed", f"a studio {role.value} may not {action.value}"
+            )
+        return role
 
 
-class Authenticator(Protocol):
-    async def authenticate(self, request: Request) -> Principal: ...
+class Claims(Protocol):
+    @property
+    def user_id(self) -> UUID: ...
+
+    @property
+    def session_id(self) -> UUID: ...
+
+    @property
+    def email(self) -> str: ...
 
 
-class OpenAuthenticator:
-    """No credentials checked: for the spine, before the identity context exists."""
+class TokenVerifier(Protocol):
+    def check(self, token: str) -> Claims | None:
+        """The token's claims, or None if it is forged, expired or malformed."""
+
+
+class RevocationList(Protocol):
+    async def is_revoked(self, user_id: UUID, session_id: UUID) -> bool: ...
+
+
+class RateLimit(Protocol):
+    async def hit(self, key: str) -> None:
+        """Count one request; raise a 429 problem past the limit."""
+
+
+def unauthenticated(detail: str) -> Problem:
+    return Problem(
+        401, "unauthenticated", "Sign-in required", detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+class BearerAuthenticator:
+    def __init__(
+        self,
+        tokens: TokenVerifier,
+        revocations: RevocationList,
+        pool: asyncpg.Pool,
+        per_user: RateLimit,
+    ) -> None:
+        self._tokens = tokens
+        self._revocations = revocations
+        self._pool = pool
+        self._per_user = per_user
 
     async def authenticate(self, request: Request) -> Principal:
-        return Principal(actor=request.headers.get("x-photoflow-actor", "anonymous"))
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise unauthenticated("Send Authorization: Bearer <access token>")
+        claims = self._tokens.check(token.strip())
+        if claims is None:
+            raise unauthenticated("The access token is invalid or expired")
+        if await self._revocations.is_revoked(claims.user_id, claims.session_id):
+            raise unauthenticated("This session was revoked; sign in again")
+        await self._per_user.hit(f"user:{claims.user_id}")
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT org_id, role FROM read.memberships WHERE user_id = $1", claims.user_id
+            )
+        roles = {r["org_id"]: Role(r["role"]) for r in rows}
+        return Principal(claims.user_id, claims.email, claims.session_id, roles)
 
 
 async def principal_of(request: Request) -> Principal:
-    authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request)
+    """The caller, authenticated once per request."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    authenticator: BearerAuthenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(request)
+    request.state.principal = principal
+    return principal

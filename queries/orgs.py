@@ -1,4 +1,9 @@
-"""Studio routes: commands through the Organization port, reads from ``read.orgs``."""
+"""Studio routes: members, roles and invitations.
+
+Commands go to the Organization aggregate, whose own member list decides who may run them (a
+non-member gets a 404, a member without the right role a 403). Reads come from the read tables
+and check the caller's role there; send ``X-Consistency-Token`` to read your own writes.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.topics import ORGS
+from domains.policies import Action, Role
 from queries import consistency
 from queries.auth import Principal, principal_of
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery, decode_cursor, page
 from queries.ports import OrgCommandsPort, WriteResult
-from queries.problems import Problem, not_found
+from queries.problems import Problem, invalid, not_found
 from queries.routing import Endpoint, json
 
 
@@ -30,10 +36,29 @@ class RenameOrg(CreateOrg):
     pass
 
 
+class Invite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254)
+    role: Role
+
+
+class ChangeRole(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
 class OrgWritten(BaseModel):
     org_id: UUID
     version: int
     consistency_token: str
+
+
+class InvitationWritten(OrgWritten):
+    invitation_id: UUID
+
+
+class Joined(OrgWritten):
+    role: Role
 
 
 class OrgView(BaseModel):
@@ -44,15 +69,33 @@ class OrgView(BaseModel):
     updated_at: datetime
 
 
-COLUMNS = "org_id, name, version, created_at, updated_at"
+class Member(BaseModel):
+    user_id: UUID
+    email: str | None
+    name: str | None
+    role: Role
+    joined_at: datetime
 
 
-def written(result: WriteResult) -> dict[str, Any]:
+class InvitationView(BaseModel):
+    invitation_id: UUID
+    email: str
+    role: Role
+    status: str
+    expires_at: datetime
+    created_at: datetime
+
+
+ORG_COLUMNS = "org_id, name, version, created_at, updated_at"
+
+
+def written(result: WriteResult, **extra: Any) -> dict[str, Any]:
     token = consistency.Token(ORGS.name, result.aggregate_id, result.version)
     return {
         "org_id": result.aggregate_id,
         "version": result.version,
         "consistency_token": token.encode(),
+        **extra,
     }
 
 
@@ -61,75 +104,153 @@ def expected_version(request: Request) -> int | None:
     header = request.headers.get("if-match")
     if header is None:
         return None
-    value = header.strip().strip('"').removeprefix("W/").strip('"')
+    value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be a version number")
     return int(value)
 
 
+def _time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(key[0])), str(key[1])
+    except (ValueError, IndexError):
+        raise invalid(
+            [{"field": "query.cursor", "message": "not a cursor from this API"}]
+        ) from None
+
+
 def org_endpoints(
     commands: OrgCommandsPort, pool: asyncpg.Pool, max_body: int, wait_seconds: float
 ) -> list[Endpoint]:
-    async def visible_org(principal: Principal, org_id: UUID) -> None:
-        if not principal.may_see(org_id):
-            raise not_found(f"Organization {org_id} was not found")
+    async def reader(request: Request, action: Action) -> tuple[Principal, UUID]:
+        """Wait for the caller's token, then check its role in the studio of the path."""
+        org_id = path_uuid(request, "org_id")
+        await consistency.honour(request, pool, wait_seconds)
+        principal = await principal_of(request)
+        principal.require(org_id, action)
+        return principal, org_id
 
     async def create_org(request: Request) -> Response:
         principal = await principal_of(request)
         body = await read_body(request, CreateOrg, max_body)
-        result = await commands.create(body.name, actor=principal.actor)
+        result = await commands.create(body.name, actor_id=principal.user_id)
         return json(written(result), 201, {"Location": f"/api/orgs/{result.aggregate_id}"})
 
     async def rename_org(request: Request) -> Response:
         principal = await principal_of(request)
         org_id = path_uuid(request, "org_id")
-        await visible_org(principal, org_id)
         body = await read_body(request, RenameOrg, max_body)
         result = await commands.rename(
-            org_id, body.name, actor=principal.actor, expected_version=expected_version(request)
+            org_id, body.name, principal.user_id, expected_version=expected_version(request)
         )
         return json(written(result))
 
     async def get_org(request: Request) -> Response:
-        principal = await principal_of(request)
-        org_id = path_uuid(request, "org_id")
-        await visible_org(principal, org_id)
-        await consistency.honour(request, pool, wait_seconds)
+        _, org_id = await reader(request, Action.VIEW)
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(f"SELECT {COLUMNS} FROM read.orgs WHERE org_id = $1", org_id)
+            row = await conn.fetchrow(
+                f"SELECT {ORG_COLUMNS} FROM read.orgs WHERE org_id = $1", org_id
+            )
         if row is None:
             raise not_found(f"Organization {org_id} was not found")
         return json(dict(row), headers={"ETag": f'"{row["version"]}"'})
 
     async def list_orgs(request: Request) -> Response:
-        principal = await principal_of(request)
         query = read_query(request, PageQuery)
         await consistency.honour(request, pool, wait_seconds)
-        after = decode_cursor(query.cursor)
-        visible = None if principal.org_ids is None else list(principal.org_ids)
-        try:
-            after_key = (datetime.fromisoformat(after[0]), UUID(after[1])) if after else None
-        except (ValueError, IndexError, TypeError):
-            raise Problem(
-                422,
-                "validation",
-                "Invalid input",
-                "Bad cursor",
-                [{"field": "query.cursor", "message": "not a cursor from this API"}],
-            ) from None
+        principal = await principal_of(request)
+        after = _time_cursor(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {COLUMNS} FROM read.orgs "
-                "WHERE ($1::uuid[] IS NULL OR org_id = ANY($1)) "
-                "AND ($2::timestamptz IS NULL OR (created_at, org_id) > ($2, $3)) "
+                f"SELECT {ORG_COLUMNS} FROM read.orgs WHERE org_id = ANY($1::uuid[]) "
+                "AND ($2::timestamptz IS NULL OR (created_at, org_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, org_id LIMIT $4",
-                visible,
-                after_key[0] if after_key else None,
-                after_key[1] if after_key else None,
+                list(principal.roles),
+                after[0] if after else None,
+                after[1] if after else None,
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "org_id"]))
 
+    async def list_members(request: Request) -> Response:
+        query = read_query(request, PageQuery)
+        _, org_id = await reader(request, Action.VIEW)
+        after = _time_cursor(query.cursor)
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT m.user_id, u.email, u.name, m.role, m.joined_at "
+                "FROM read.memberships m LEFT JOIN read.users u USING (user_id) "
+                "WHERE m.org_id = $1 "
+                "AND ($2::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($2, $3::uuid)) "
+                "ORDER BY m.joined_at, m.user_id LIMIT $4",
+                org_id,
+                after[0] if after else None,
+                after[1] if after else None,
+                query.limit + 1,
+            )
+        return json(page([dict(r) for r in rows], query.limit, ["joined_at", "user_id"]))
+
+    async def invite(request: Request) -> Response:
+        principal = await principal_of(request)
+        org_id = path_uuid(request, "org_id")
+        body = await read_body(request, Invite, max_body)
+        issued = await commands.invite(org_id, body.email, body.role.value, principal.user_id)
+        return json(written(issued.written, invitation_id=issued.invitation_id), 201)
+
+    async def list_invitations(request: Request) -> Response:
+        query = read_query(request, PageQuery)
+        _, org_id = await reader(request, Action.INVITE)
+        after = _time_cursor(query.cursor)
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT invitation_id, email, role, status, expires_at, created_at "
+                "FROM read.invitations WHERE org_id = $1 "
+                "AND ($2::timestamptz IS NULL OR (created_at, invitation_id) > ($2, $3::uuid)) "
+                "ORDER BY created_at, invitation_id LIMIT $4",
+                org_id,
+                after[0] if after else None,
+                after[1] if after else None,
+                query.limit + 1,
+            )
+        return json(page([dict(r) for r in rows], query.limit, ["created_at", "invitation_id"]))
+
+    async def revoke_invitation(request: Request) -> Response:
+        principal = await principal_of(request)
+        result = await commands.revoke_invitation(
+            path_uuid(request, "org_id"), path_uuid(request, "invitation_id"), principal.user_id
+        )
+        return json(written(result))
+
+    async def accept(request: Request) -> Response:
+        principal = await principal_of(request)
+        joined = await commands.accept(
+            request.path_params["token"], principal.user_id, principal.email
+        )
+        return json(written(joined.written, role=joined.role))
+
+    async def change_role(request: Request) -> Response:
+        principal = await principal_of(request)
+        body = await read_body(request, ChangeRole, max_body)
+        result = await commands.change_role(
+            path_uuid(request, "org_id"),
+            path_uuid(request, "user_id"),
+            body.role.value,
+            principal.user_id,
+        )
+        return json(written(result))
+
+    async def remove_member(request: Request) -> Response:
+        principal = await principal_of(request)
+        result = await commands.remove_member(
+            path_uuid(request, "org_id"), path_uuid(request, "user_id"), principal.user_id
+        )
+        return json(written(result))
+
+    write_errors = (400, 401, 403, 404, 409, 413, 422)
+    read_errors = (400, 401, 403, 404, 409, 422)
     return [
         Endpoint(
             "POST",
@@ -140,7 +261,7 @@ def org_endpoints(
             status=201,
             body=CreateOrg,
             response=OrgWritten,
-            errors=(400, 413, 422),
+            errors=(400, 401, 413, 422),
         ),
         Endpoint(
             "GET",
@@ -151,7 +272,7 @@ def org_endpoints(
             response=OrgView,
             query=PageQuery,
             paged=True,
-            errors=(409, 422),
+            errors=(401, 409, 422),
         ),
         Endpoint(
             "GET",
@@ -160,7 +281,7 @@ def org_endpoints(
             "One studio",
             "orgs",
             response=OrgView,
-            errors=(400, 404, 409),
+            errors=read_errors,
         ),
         Endpoint(
             "PATCH",
@@ -170,6 +291,76 @@ def org_endpoints(
             "orgs",
             body=RenameOrg,
             response=OrgWritten,
-            errors=(400, 404, 409, 413, 422),
+            errors=write_errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/orgs/{org_id}/members",
+            list_members,
+            "The studio's members",
+            "orgs",
+            response=Member,
+            query=PageQuery,
+            paged=True,
+            errors=read_errors,
+        ),
+        Endpoint(
+            "POST",
+            "/api/orgs/{org_id}/invitations",
+            invite,
+            "Invite someone by email; the link goes out through the Sender",
+            "orgs",
+            status=201,
+            body=Invite,
+            response=InvitationWritten,
+            errors=write_errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/orgs/{org_id}/invitations",
+            list_invitations,
+            "The studio's invitations (admins)",
+            "orgs",
+            response=InvitationView,
+            query=PageQuery,
+            paged=True,
+            errors=read_errors,
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/orgs/{org_id}/invitations/{invitation_id}",
+            revoke_invitation,
+            "Revoke a pending invitation",
+            "orgs",
+            response=OrgWritten,
+            errors=write_errors,
+        ),
+        Endpoint(
+            "POST",
+            "/api/invitations/{token}/accept",
+            accept,
+            "Join a studio with the token from an invitation email",
+            "orgs",
+            response=Joined,
+            errors=(401, 404, 409),
+        ),
+        Endpoint(
+            "PATCH",
+            "/api/orgs/{org_id}/members/{user_id}",
+            change_role,
+            "Change a member's role",
+            "orgs",
+            body=ChangeRole,
+            response=OrgWritten,
+            errors=write_errors,
+        ),
+        Endpoint(
+            "DELETE",
+            "/api/orgs/{org_id}/members/{user_id}",
+            remove_member,
+            "Remove a member, or leave (your own user id); a studio keeps one owner",
+            "orgs",
+            response=OrgWritten,
+            errors=write_errors,
         ),
     ]

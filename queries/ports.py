@@ -19,12 +19,78 @@ class WriteResult(Protocol):
     def version(self) -> int: ...
 
 
+class InvitationResult(Protocol):
+    @property
+    def written(self) -> WriteResult: ...
+
+    @property
+    def invitation_id(self) -> UUID: ...
+
+
+class JoinResult(Protocol):
+    @property
+    def written(self) -> WriteResult: ...
+
+    @property
+    def role(self) -> str: ...
+
+
 class OrgCommandsPort(Protocol):
-    async def create(self, name: str, actor: str) -> WriteResult: ...
+    async def create(self, name: str, actor_id: UUID) -> WriteResult: ...
 
     async def rename(
-        self, org_id: UUID, name: str, actor: str, expected_version: int | None = None
+        self, org_id: UUID, name: str, actor_id: UUID, expected_version: int | None = None
     ) -> WriteResult: ...
+
+    async def invite(
+        self, org_id: UUID, email: str, role: str, actor_id: UUID
+    ) -> InvitationResult: ...
+
+    async def accept(self, token: str, user_id: UUID, email: str) -> JoinResult: ...
+
+    async def revoke_invitation(
+        self, org_id: UUID, invitation_id: UUID, actor_id: UUID
+    ) -> WriteResult: ...
+
+    async def change_role(
+        self, org_id: UUID, user_id: UUID, role: str, actor_id: UUID
+    ) -> WriteResult: ...
+
+    async def remove_member(self, org_id: UUID, user_id: UUID, actor_id: UUID) -> WriteResult: ...
+
+
+class SessionResult(Protocol):
+    @property
+    def user_id(self) -> UUID: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def session_id(self) -> UUID: ...
+
+    @property
+    def refresh_token(self) -> str: ...
+
+
+class IdentityPort(Protocol):
+    async def register(self, email: str, password: str, name: str) -> WriteResult: ...
+
+    async def login(self, email: str, password: str) -> SessionResult: ...
+
+    async def google_sign_in(self, id_token: str) -> SessionResult: ...
+
+    async def refresh(self, refresh_token: str) -> SessionResult: ...
+
+    async def logout(self, refresh_token: str) -> None: ...
+
+
+class TokenIssuer(Protocol):
+    ttl_seconds: int
+
+    def issue(self, user_id: UUID, session_id: UUID, email: str) -> str: ...
+
+    def jwks(self) -> dict[str, Any]: ...
 
 
 class EventHistoryPort(Protocol):

@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domains.errors import ConcurrencyConflict, DomainError, InvalidValue, NotFound, RuleBroken
+from domains.policies import Forbidden
+from domains.user import SignInRefused
 
 PROBLEM_BASE = "https://photoflow.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -57,6 +59,16 @@ def from_domain(error: DomainError) -> Problem:
         return invalid([{"field": error.field, "message": error.message}])
     if isinstance(error, NotFound):
         return not_found(str(error))
+    if isinstance(error, SignInRefused):
+        return Problem(
+            401,
+            "unauthenticated",
+            "Sign-in refused",
+            str(error),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if isinstance(error, Forbidden):
+        return Problem(403, "forbidden", "Not allowed", str(error))
     if isinstance(error, ConcurrencyConflict):
         return Problem(409, "concurrency-conflict", "Concurrent write", str(error))
     if isinstance(error, RuleBroken):

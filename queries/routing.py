@@ -34,7 +34,7 @@ class Endpoint:
 
 def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        orjson.dumps(data, default=str),
+        orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS),
         status_code=status,
         media_type="application/json",
         headers=headers,

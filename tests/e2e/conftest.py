@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.support.accounts import Account, sign_up
 from tests.support.waiting import eventually
 from tests.support.world import World, new_world
 
@@ -18,11 +19,15 @@ class Running:
     world: World
     http: httpx.AsyncClient
 
+    async def account(self) -> Account:
+        """A new user, signed in."""
+        return await sign_up(self.http)
+
 
 @pytest.fixture(scope="session")
 async def running(stack: None) -> AsyncIterator[Running]:
     async with new_world() as world:
-        process = world.spawn("run", log_name="platform")
+        process = world.spawn("run", log_name="platform", auth_rate_limit="100000")
         base = f"http://127.0.0.1:{world.settings.http_port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
 

@@ -21,7 +21,12 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         "kafka": True,
     }
     workers = {(w["kind"], w["name"]): w for w in health["workers"]}
-    assert set(workers) == {("relay", "relay"), ("projector", "orgs")}
+    assert set(workers) == {
+        ("relay", "relay"),
+        ("projector", "orgs"),
+        ("projector", "memberships"),
+        ("projector", "users"),
+    }
     assert all(
         w["running"] and w["instances"] == 1 and w["lag"] is not None for w in workers.values()
     )
@@ -50,40 +55,41 @@ async def test_the_contract_documents_are_served(running: Running) -> None:
 async def test_an_auditor_sees_every_event_and_the_state_at_any_version_or_time(
     running: Running,
 ) -> None:
+    alice = await running.account()
     created = (
-        await running.http.post(
-            "/api/orgs", json={"name": "Before"}, headers={"X-Photoflow-Actor": "alice"}
-        )
+        await running.http.post("/api/orgs", json={"name": "Before"}, headers=alice.headers)
     ).json()
     org_id = created["org_id"]
     await asyncio.sleep(0.01)
     between = datetime.now(UTC).isoformat()
     await asyncio.sleep(0.01)
-    await running.http.patch(
-        f"/api/orgs/{org_id}", json={"name": "After"}, headers={"X-Photoflow-Actor": "bob"}
-    )
-    events = await running.http.get(f"/api/audit/orgs/{org_id}/events", params={"limit": 1})
-    first_page = events.json()
-    assert [e["actor"] for e in first_page["items"]] == ["alice"]
+    await running.http.patch(f"/api/orgs/{org_id}", json={"name": "After"}, headers=alice.headers)
+    audit = f"/api/audit/orgs/{org_id}"
+    first_page = (
+        await running.http.get(f"{audit}/events", params={"limit": 2}, headers=alice.headers)
+    ).json()
+    assert [e["actor"] for e in first_page["items"]] == [alice.user_id] * 2
     second_page = (
         await running.http.get(
-            f"/api/audit/orgs/{org_id}/events", params={"cursor": first_page["next_cursor"]}
+            f"{audit}/events", headers=alice.headers, params={"cursor": first_page["next_cursor"]}
         )
     ).json()
-    assert [(e["version"], e["type"], e["actor"], e["data"]) for e in second_page["items"]] == [
-        (2, "OrganizationRenamed", "bob", {"name": "After"})
+    assert [(e["version"], e["type"], e["data"]) for e in second_page["items"]] == [
+        (3, "OrganizationRenamed", {"name": "After"})
     ]
     assert second_page["next_cursor"] is None
-    at_v1 = (await running.http.get(f"/api/audit/orgs/{org_id}/state?version=1")).json()
+    at_v1 = (await running.http.get(f"{audit}/state?version=1", headers=alice.headers)).json()
     assert (at_v1["version"], at_v1["state"]["name"]) == (1, "Before")
-    at_time = await running.http.get(f"/api/audit/orgs/{org_id}/state", params={"at": between})
+    at_time = await running.http.get(
+        f"{audit}/state", params={"at": between}, headers=alice.headers
+    )
     assert at_time.json()["state"]["name"] == "Before"
-    now = (await running.http.get(f"/api/audit/orgs/{org_id}/state")).json()
-    assert (now["version"], now["state"]["name"]) == (2, "After")
-    too_far = await running.http.get(f"/api/audit/orgs/{org_id}/state?version=9")
+    now = (await running.http.get(f"{audit}/state", headers=alice.headers)).json()
+    assert (now["version"], now["state"]["name"]) == (3, "After")
+    too_far = await running.http.get(f"{audit}/state?version=9", headers=alice.headers)
     assert too_far.status_code == 422
     both = await running.http.get(
-        f"/api/audit/orgs/{org_id}/state", params={"version": 1, "at": between}
+        f"{audit}/state", params={"version": 1, "at": between}, headers=alice.headers
     )
     assert both.status_code == 422
 
@@ -102,7 +108,10 @@ def test_a_second_platform_on_the_same_port_refuses_to_start(running: Running) -
 
 
 async def test_rebuild_from_the_command_line_replays_the_read_table(running: Running) -> None:
-    org = (await running.http.post("/api/orgs", json={"name": "Rebuilt"})).json()
+    ann = await running.account()
+    org = (
+        await running.http.post("/api/orgs", json={"name": "Rebuilt"}, headers=ann.headers)
+    ).json()
     rebuild = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "infra", "rebuild", "orgs"],
@@ -116,6 +125,7 @@ async def test_rebuild_from_the_command_line_replays_the_read_table(running: Run
     assert "rebuilt orgs" in rebuild.stdout
     assert "rebuild orgs" in rebuild.stderr  # the progress bar
     shown = await running.http.get(
-        f"/api/orgs/{org['org_id']}", headers={"X-Consistency-Token": org["consistency_token"]}
+        f"/api/orgs/{org['org_id']}",
+        headers={**ann.headers, "X-Consistency-Token": org["consistency_token"]},
     )
     assert shown.json()["name"] == "Rebuilt"

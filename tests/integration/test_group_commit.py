@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import pytest
 
@@ -14,6 +15,7 @@ from domains.organization import Organization
 from infra.bootstrap import Platform
 from infra.eventstore import open_application
 from tests.support.world import World
+from tests.support.writes import EVENTS_PER_CREATE, org_commands
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ async def two_writers(
     )
     try:
         async with GroupCommitter(platform.apps["orgs"]) as a, GroupCommitter(other) as b:
-            yield OrganizationCommands(a), OrganizationCommands(b)
+            yield org_commands(a), org_commands(b)
     finally:
         other.close()
 
@@ -35,17 +37,20 @@ async def test_unconditional_writes_from_two_processes_all_land(
     platform: Platform, two_writers: tuple[OrganizationCommands, OrganizationCommands]
 ) -> None:
     first, second = two_writers
-    org = await first.create("Shared", actor="t")
+    owner = uuid4()
+    org = await first.create("Shared", actor_id=owner)
     results = await asyncio.gather(
         *(
-            (first if i % 2 else second).rename(org.aggregate_id, f"Name {i}", actor="t")
+            (first if i % 2 else second).rename(org.aggregate_id, f"Name {i}", actor_id=owner)
             for i in range(20)
         )
     )
-    assert sorted(r.version for r in results) == list(range(2, 22))
+    created = EVENTS_PER_CREATE
+    assert sorted(r.version for r in results) == list(range(created + 1, created + 21))
     events = list(platform.apps["orgs"].events.get(org.aggregate_id))
-    assert len(events) == 21
-    assert {e.name for e in events[1:]} == {f"Name {i}" for i in range(20)}  # type: ignore[attr-defined]
+    assert len(events) == created + 20
+    renamed = {e.name for e in events[created:]}  # type: ignore[attr-defined]
+    assert renamed == {f"Name {i}" for i in range(20)}
 
 
 async def test_conditional_writes_racing_from_two_processes_have_one_winner(
@@ -53,17 +58,18 @@ async def test_conditional_writes_racing_from_two_processes_have_one_winner(
 ) -> None:
     first, second = two_writers
     for round_ in range(5):
-        org = await first.create(f"Contested {round_}", actor="t")
+        owner = uuid4()
+        org = await first.create(f"Contested {round_}", actor_id=owner)
         outcomes = await asyncio.gather(
-            first.rename(org.aggregate_id, "A", actor="t", expected_version=1),
-            second.rename(org.aggregate_id, "B", actor="t", expected_version=1),
+            first.rename(org.aggregate_id, "A", owner, expected_version=org.version),
+            second.rename(org.aggregate_id, "B", owner, expected_version=org.version),
             return_exceptions=True,
         )
         conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
         assert len(conflicts) == 1, outcomes
         stored = platform.apps["orgs"].repository.get(org.aggregate_id)
         assert isinstance(stored, Organization)
-        assert stored.version == 2
+        assert stored.version == org.version + 1
 
 
 async def test_one_bad_command_in_a_batch_fails_alone(
@@ -71,7 +77,7 @@ async def test_one_bad_command_in_a_batch_fails_alone(
 ) -> None:
     first, _ = two_writers
     outcomes = await asyncio.gather(
-        *(first.create(name, actor="t") for name in ["Good 1", "   ", "Good 2"]),
+        *(first.create(name, actor_id=uuid4()) for name in ["Good 1", "   ", "Good 2"]),
         return_exceptions=True,
     )
     assert [type(o).__name__ for o in outcomes] == ["Written", "InvalidValue", "Written"]

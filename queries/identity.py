@@ -1,0 +1,199 @@
+"""Sign-up, sign-in (password or Google), token refresh, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from queries import consistency
+from queries.auth import principal_of
+from queries.bodies import read_body
+from queries.ports import IdentityPort, SessionResult, TokenIssuer
+from queries.routing import Endpoint, json
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=1024)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class RefreshToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(max_length=400)
+
+
+class GoogleToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_token: str = Field(max_length=8192)
+
+
+class Registered(BaseModel):
+    user_id: UUID
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Membership(BaseModel):
+    org_id: UUID
+    name: str
+    role: str
+
+
+class Me(BaseModel):
+    user_id: UUID
+    email: str
+    name: str
+    orgs: list[Membership]
+
+
+def identity_endpoints(
+    identity: IdentityPort,
+    tokens: TokenIssuer,
+    pool: asyncpg.Pool,
+    max_body: int,
+    wait_seconds: float,
+) -> list[Endpoint]:
+    def pair(session: SessionResult) -> Response:
+        return json(
+            {
+                "access_token": tokens.issue(session.user_id, session.session_id, session.email),
+                "refresh_token": session.refresh_token,
+                "token_type": "bearer",
+                "expires_in": tokens.ttl_seconds,
+            }
+        )
+
+    async def register(request: Request) -> Response:
+        body = await read_body(request, Register, max_body)
+        written = await identity.register(body.email, body.password, body.name)
+        return json({"user_id": written.aggregate_id}, 201)
+
+    async def login(request: Request) -> Response:
+        body = await read_body(request, Login, max_body)
+        return pair(await identity.login(body.email, body.password))
+
+    async def google(request: Request) -> Response:
+        body = await read_body(request, GoogleToken, max_body)
+        return pair(await identity.google_sign_in(body.id_token))
+
+    async def refresh(request: Request) -> Response:
+        body = await read_body(request, RefreshToken, max_body)
+        return pair(await identity.refresh(body.refresh_token))
+
+    async def logout(request: Request) -> Response:
+        body = await read_body(request, RefreshToken, max_body)
+        await identity.logout(body.refresh_token)
+        return Response(status_code=204)
+
+    async def jwks(request: Request) -> Response:
+        return json(tokens.jwks())
+
+    async def me(request: Request) -> Response:
+        await consistency.honour(request, pool, wait_seconds)
+        principal = await principal_of(request)
+        async with pool.acquire() as conn:
+            name = await conn.fetchval(
+                "SELECT name FROM read.users WHERE user_id = $1", principal.user_id
+            )
+            orgs = await conn.fetch(
+                "SELECT m.org_id, o.name, m.role FROM read.memberships m "
+                "JOIN read.orgs o USING (org_id) WHERE m.user_id = $1 ORDER BY o.name",
+                principal.user_id,
+            )
+        return json(
+            {
+                "user_id": principal.user_id,
+                "email": principal.email,
+                "name": name or principal.email,
+                "orgs": [dict(o) for o in orgs],
+            }
+        )
+
+    auth_errors = (400, 401, 413, 422, 429)
+    return [
+        Endpoint(
+            "POST",
+            "/api/auth/register",
+            register,
+            "Create an account",
+            "auth",
+            status=201,
+            body=Register,
+            response=Registered,
+            authenticated=False,
+            errors=(400, 409, 413, 422, 429),
+        ),
+        Endpoint(
+            "POST",
+            "/api/auth/login",
+            login,
+            "Sign in with email and password",
+            "auth",
+            body=Login,
+            response=TokenPair,
+            authenticated=False,
+            errors=auth_errors,
+        ),
+        Endpoint(
+            "POST",
+            "/api/auth/google",
+            google,
+            "Sign in with a Google ID token",
+            "auth",
+            body=GoogleToken,
+            response=TokenPair,
+            authenticated=False,
+            errors=auth_errors,
+        ),
+        Endpoint(
+            "POST",
+            "/api/auth/refresh",
+            refresh,
+            "A new token pair; the old refresh token is spent (reuse revokes the session)",
+            "auth",
+            body=RefreshToken,
+            response=TokenPair,
+            authenticated=False,
+            errors=auth_errors,
+        ),
+        Endpoint(
+            "POST",
+            "/api/auth/logout",
+            logout,
+            "End the session of this refresh token",
+            "auth",
+            status=204,
+            body=RefreshToken,
+            authenticated=False,
+            errors=auth_errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/auth/jwks.json",
+            jwks,
+            "Public keys that sign access tokens",
+            "auth",
+            authenticated=False,
+            errors=(),
+        ),
+        Endpoint(
+            "GET", "/api/me", me, "The caller and its studios", "auth", response=Me, errors=(401,)
+        ),
+    ]
