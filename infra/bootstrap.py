@@ -209,7 +209,7 @@ async def run_projector(platform: Platform, name: str) -> None:
     )
 
     async def status() -> dict[str, Any]:
-        return {"lag": worker.lag(), "applied": worker.applied}
+        return {"lag": worker.lag(), "applied": worker.applied, "failure": worker.failure}
 
     await _with_heartbeat(platform, "projector", name, status, run_forever(worker))
 

@@ -5,6 +5,7 @@ The gate reads memberships on every request to know the caller's studios and rol
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 import asyncpg
@@ -35,7 +36,7 @@ MEMBERSHIP_STATEMENTS: dict[str, Statement] = {
             e.aggregate_id,
             e.data["email"],
             e.data["role"],
-            e.data["expires_at"],
+            datetime.fromisoformat(e.data["expires_at"]),
             e.actor,
             e.occurred_at,
         ),

@@ -58,6 +58,8 @@ class ProjectionWorker:
         self._consumed: dict[TopicPartition, int] = {}
         self.applied = 0
         self.consumed = 0
+        self.failure: str | None = None
+        """The last batch's error while it keeps failing; None once a batch succeeds."""
 
     async def run(self) -> None:
         async with self._pool.acquire() as conn:
@@ -81,6 +83,7 @@ class ProjectionWorker:
                     continue
                 self.applied += await apply_records(self._pool, self.projection, records)
                 self.consumed += sum(len(batch) for batch in records.values())
+                self.failure = None
                 for tp, batch in records.items():
                     self._consumed[tp] = batch[-1].offset + 1
         finally:
@@ -116,7 +119,8 @@ async def run_forever(worker: ProjectionWorker, restart_delay: float = 2.0) -> N
             await worker.run()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
+            worker.failure = f"{type(error).__name__}: {error}"
             log.exception(
                 "projection %s failed; restarting from stored offsets", worker.projection.name
             )

@@ -33,6 +33,7 @@ class Worker(BaseModel):
     running: bool
     instances: int
     lag: int | None = None
+    failure: str | None = None
 
 
 class Health(BaseModel):
@@ -79,13 +80,15 @@ def health_endpoints(
         for kind, name in required_workers:
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
             lags = [b["lag"] for b in mine if b.get("lag") is not None]
+            failures = [b["failure"] for b in mine if b.get("failure")]
             workers.append(
                 {
                     "kind": kind,
                     "name": name,
-                    "running": bool(mine),
+                    "running": bool(mine) and not failures,
                     "instances": len(mine),
                     "lag": sum(lags) if lags else None,
+                    "failure": failures[0] if failures else None,
                 }
             )
         ok = all(c["ok"] for c in components) and all(w["running"] for w in workers)
