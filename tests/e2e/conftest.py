@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from tests.support.accounts import Account, sign_up
+from tests.support.google import CLIENT_ID, GoogleStandIn, google_certs_server
 from tests.support.waiting import eventually
 from tests.support.world import World, new_world
 
@@ -18,6 +21,7 @@ from tests.support.world import World, new_world
 class Running:
     world: World
     http: httpx.AsyncClient
+    google: GoogleStandIn
 
     async def account(self) -> Account:
         """A new user, signed in."""
@@ -27,22 +31,38 @@ class Running:
 @pytest.fixture(scope="session")
 async def running(stack: None) -> AsyncIterator[Running]:
     async with new_world() as world:
-        process = world.spawn("run", log_name="platform", auth_rate_limit="100000")
-        base = f"http://127.0.0.1:{world.settings.http_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        with google_certs_server() as google:
+            process = world.spawn(
+                "run",
+                log_name="platform",
+                auth_rate_limit="100000",
+                google_client_id=CLIENT_ID,
+                google_certs_url=google.certs_url,
+            )
+            async with running_platform(world, process, google) as running:
+                yield running
 
-            async def health() -> int:
-                try:
-                    return (await http.get("/api/health")).status_code
-                except httpx.TransportError:
-                    assert process.poll() is None, "the platform exited; see var/test-logs"
-                    return 0
 
+@asynccontextmanager
+async def running_platform(
+    world: World, process: subprocess.Popen[bytes], google: GoogleStandIn
+) -> AsyncIterator[Running]:
+    """Wait until the platform reports healthy; stop it afterwards."""
+    base = f"http://127.0.0.1:{world.settings.http_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def health() -> int:
             try:
-                await eventually(
-                    health, lambda status: status == 200, timeout=90, what="platform healthy"
-                )
-                yield Running(world, http)
-            finally:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+                return (await http.get("/api/health")).status_code
+            except httpx.TransportError:
+                assert process.poll() is None, "the platform exited; see var/test-logs"
+                return 0
+
+        try:
+            await eventually(
+                health, lambda status: status == 200, timeout=90, what="platform healthy"
+            )
+            yield Running(world, http, google)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)

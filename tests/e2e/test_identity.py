@@ -107,3 +107,47 @@ async def test_every_answer_carries_the_gate_headers(running: Running) -> None:
     assert answer.headers["x-frame-options"] == "DENY"
     generated = await running.http.get("/api/health")
     assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_google_sign_in_creates_then_finds_the_account(running: Running) -> None:
+    subject, email = uuid.uuid4().hex, f"{uuid.uuid4().hex[:10]}@gmail.com"
+    first = await running.http.post(
+        "/api/auth/google", json={"id_token": running.google.id_token(subject, email)}
+    )
+    assert first.status_code == 200, first.text
+    again = await running.http.post(
+        "/api/auth/google", json={"id_token": running.google.id_token(subject, email)}
+    )
+    me = [
+        (
+            await running.http.get(
+                "/api/me", headers={"Authorization": f"Bearer {answer.json()['access_token']}"}
+            )
+        ).json()
+        for answer in (first, again)
+    ]
+    assert me[0]["user_id"] == me[1]["user_id"] and me[0]["email"] == email
+
+
+async def test_google_sign_in_links_a_password_account_with_the_same_verified_email(
+    running: Running,
+) -> None:
+    ann = await running.account()
+    answer = await running.http.post(
+        "/api/auth/google", json={"id_token": running.google.id_token(uuid.uuid4().hex, ann.email)}
+    )
+    assert answer.status_code == 200
+    token = answer.json()["access_token"]
+    me = (await running.http.get("/api/me", headers={"Authorization": f"Bearer {token}"})).json()
+    assert me["user_id"] == ann.user_id
+
+
+async def test_foreign_or_forged_google_tokens_are_refused(running: Running) -> None:
+    subject, email = uuid.uuid4().hex, "someone@gmail.com"
+    wrong_audience = running.google.id_token(subject, email, audience="someone-else")
+    wrong_issuer = running.google.id_token(subject, email, issuer="https://evil.example.com")
+    header, payload, signature = running.google.id_token(subject, email).split(".")
+    tampered = f"{header}.{payload[:-2]}AA.{signature}"
+    for token in (wrong_audience, wrong_issuer, tampered, "not-a-token"):
+        answer = await running.http.post("/api/auth/google", json={"id_token": token})
+        assert answer.status_code == 401, token
