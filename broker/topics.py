@@ -12,7 +12,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
+from domains.delivery import Delivery
 from domains.organization import Organization
+from domains.provider import ProviderSettings
 from domains.user import User
 
 OrgIdOf = Callable[[AggregateEvent], UUID | None]
@@ -54,7 +56,33 @@ USERS = EventStream(
     description="Every domain event of the User aggregate: accounts, sign-ins, sessions.",
 )
 
-STREAMS: dict[str, EventStream] = {stream.name: stream for stream in (ORGS, USERS)}
+
+def _org_field(event: AggregateEvent) -> UUID | None:
+    """For aggregates whose events name their studio themselves."""
+    org_id = getattr(event, "org_id", None)
+    return org_id if isinstance(org_id, UUID) else None
+
+
+PROVIDERS = EventStream(
+    name="providers",
+    topic="provider.settings",
+    aggregate=ProviderSettings,
+    org_id_of=_org_field,
+    description="A studio's provider settings changed (public fields only; never secrets).",
+)
+
+DELIVERIES = EventStream(
+    name="deliveries",
+    topic="sender.delivery",
+    aggregate=Delivery,
+    org_id_of=_org_field,
+    description="Every event of the Sender's Delivery aggregate: queued, sent, failed, given "
+    "up (org_id is set on DeliveryQueued).",
+)
+
+STREAMS: dict[str, EventStream] = {
+    stream.name: stream for stream in (ORGS, USERS, PROVIDERS, DELIVERIES)
+}
 _BY_AGGREGATE: dict[str, EventStream] = {s.aggregate.__qualname__: s for s in STREAMS.values()}
 
 FULL_SYNC_STORAGE = "photoflow.full-sync-storage"

@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 
-from broker.envelope import describe
+from broker.envelope import SECRET_FIELDS, describe
 from broker.topics import STREAMS, EventStream
 from domains.errors import InvalidValue, NotFound
 
@@ -76,7 +76,9 @@ def _audit_entry(event: AggregateEvent, stream: EventStream) -> dict[str, Any]:
 
 
 def _state_of(aggregate: Aggregate) -> dict[str, Any]:
-    public = {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
+    """The aggregate's attributes, less the ones it declares secret (``SECRET_STATE``)."""
+    hidden = SECRET_FIELDS | getattr(type(aggregate), "SECRET_STATE", frozenset())
+    public = {k: v for k, v in vars(aggregate).items() if not k.startswith("_") and k not in hidden}
     return {
         "id": aggregate.id,
         "version": aggregate.version,

@@ -8,6 +8,7 @@ revoked. Only hashes of token secrets and of the password are recorded, never th
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -38,6 +39,8 @@ class SignInRefused(RuleBroken):
 
 class User(Aggregate):
     """An account. Its id appears as ``actor`` on every event the person causes."""
+
+    SECRET_STATE: ClassVar[frozenset[str]] = frozenset({"password_hash", "sessions"})
 
     class Registered(Aggregate.Created):
         email: str

@@ -1,8 +1,9 @@
 """``python -m infra ROLE``: run the platform, or one of its parts, or a maintenance command.
 
-run                  API, relay and every projection in one process (``make run``)
+run                  API, relay, Sender and every projection in one process (``make run``)
 api                  the HTTP API alone
 relay                the relay alone
+sender               the Sender: mail for invitations (later also album events)
 projector NAME       one projection worker; start several to share its partitions
 rebuild NAME         drop a projection's tables and replay it, with a progress bar
 """
@@ -23,6 +24,7 @@ from infra.bootstrap import (
     run_everything,
     run_projector,
     run_relay,
+    run_sender,
     serve_api,
 )
 from infra.settings import Settings
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("role", choices=["run", "api", "relay", "projector", "rebuild"])
+    roles_named = ["run", "api", "relay", "sender", "projector", "rebuild"]
+    parser.add_argument("role", choices=roles_named)
     parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
     args = parser.parse_args(argv)
     projections = sorted(all_projections())
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": run_everything,
         "api": serve_api,
         "relay": run_relay,
+        "sender": run_sender,
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
     }

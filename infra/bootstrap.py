@@ -25,15 +25,20 @@ from redis.asyncio import Redis
 from broker.admin import ensure_topics
 from broker.asyncapi import asyncapi_document
 from broker.relay import Relay, RelaySource, make_producer
-from broker.topics import ORGS, USERS, all_topics
+from broker.sender_consumer import SenderConsumer
+from broker.sender_consumer import run_forever as keep_sending
+from broker.topics import DELIVERIES, ORGS, PROVIDERS, USERS, all_topics
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
 from commands.identity import IdentityApplication, IdentityCommands
 from commands.organizations import OrganizationApplication, OrganizationCommands
+from commands.providers import ProviderApplication, ProviderCommands
+from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from infra import keys
 from infra.eventstore import DDL_LOCK, open_application
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
+from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.revocations import Revocations
 from infra.settings import Settings
 from infra.tokens import AccessTokens
@@ -88,13 +93,19 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             open_application, IdentityApplication, settings, "identity", key
         )
         stack.callback(identity.close)
-        yield Platform(
-            settings,
-            pool,
-            redis,
-            {ORGS.name: orgs, USERS.name: identity},
-            instance_name(settings.instance),
+        providers = await asyncio.to_thread(
+            open_application, ProviderApplication, settings, "provider", key
         )
+        stack.callback(providers.close)
+        sender = await asyncio.to_thread(open_application, SenderApplication, settings, "sender")
+        stack.callback(sender.close)
+        apps = {
+            ORGS.name: orgs,
+            USERS.name: identity,
+            PROVIDERS.name: providers,
+            DELIVERIES.name: sender,
+        }
+        yield Platform(settings, pool, redis, apps, instance_name(settings.instance))
 
 
 async def _create_read_tables(pool: asyncpg.Pool) -> None:
@@ -107,7 +118,11 @@ async def _create_read_tables(pool: asyncpg.Pool) -> None:
 
 
 def required_workers() -> list[tuple[str, str]]:
-    return [("relay", "relay"), *(("projector", name) for name in all_projections())]
+    return [
+        ("relay", "relay"),
+        ("sender", "sender"),
+        *(("projector", name) for name in all_projections()),
+    ]
 
 
 async def serve_api(platform: Platform) -> None:
@@ -126,6 +141,9 @@ async def serve_api(platform: Platform) -> None:
         async with (
             GroupCommitter(platform.apps[ORGS.name], settings.group_commit_max_batch) as orgs,
             GroupCommitter(platform.apps[USERS.name], settings.group_commit_max_batch) as users,
+            GroupCommitter(
+                platform.apps[PROVIDERS.name], settings.group_commit_max_batch
+            ) as providers,
         ):
             app = build_app(
                 ApiParts(
@@ -139,6 +157,7 @@ async def serve_api(platform: Platform) -> None:
                         RedisRateLimit(
                             platform.redis, settings.namespace, settings.user_rate_limit, per_minute
                         ),
+                        settings.consistency_wait_seconds,
                     ),
                     auth_rate_limit=RedisRateLimit(
                         platform.redis, settings.namespace, settings.auth_rate_limit, per_minute
@@ -151,6 +170,7 @@ async def serve_api(platform: Platform) -> None:
                         revocations.revoke_session,
                     ),
                     tokens=tokens,
+                    providers=ProviderCommands(platform.apps[PROVIDERS.name], providers),
                     orgs=OrganizationCommands(
                         orgs,
                         keys.invitation_key(platform.keys_dir),
@@ -214,6 +234,61 @@ async def run_projector(platform: Platform, name: str) -> None:
     await _with_heartbeat(platform, "projector", name, status, run_forever(worker))
 
 
+def _mailer(settings: Settings) -> Mailer:
+    if settings.mail_backend == "smtp":
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            password,
+            settings.smtp_starttls,
+            settings.mail_from,
+        )
+    return MailboxMailer(Path(settings.mailbox_dir), settings.mail_from)
+
+
+async def run_sender(platform: Platform) -> None:
+    """Mail for the events that call for one (invitations), each sent once."""
+    settings = platform.settings
+
+    async def studio_name(org_id: UUID) -> str | None:
+        async with platform.pool.acquire() as conn:
+            name = await conn.fetchval("SELECT name FROM read.orgs WHERE org_id = $1", org_id)
+        return str(name) if name else None
+
+    async with GroupCommitter(platform.apps[DELIVERIES.name]) as committer:
+        service = SenderService(
+            committer,
+            _mailer(settings),
+            JinjaRenderer(),
+            keys.invitation_key(platform.keys_dir),
+            settings.public_url,
+            RetryPolicy(
+                settings.sender_max_attempts,
+                settings.sender_retry_base_seconds,
+                settings.sender_retry_max_seconds,
+            ),
+            studio_name=studio_name,
+            mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
+        )
+        consumer = SenderConsumer(
+            service.handle,
+            settings.kafka_bootstrap,
+            namespace=settings.namespace,
+            topic_prefix=settings.topic_prefix,
+        )
+
+        async def status() -> dict[str, Any]:
+            return {
+                "lag": consumer.lag(),
+                "handled": consumer.handled,
+                "failures": consumer.failures,
+            }
+
+        await _with_heartbeat(platform, "sender", "sender", status, keep_sending(consumer))
+
+
 async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:
     beat = asyncio.create_task(
         beat_forever(
@@ -237,6 +312,7 @@ async def run_everything(platform: Platform) -> None:
     tasks = [
         asyncio.create_task(serve_api(platform), name="api"),
         asyncio.create_task(run_relay(platform), name="relay"),
+        asyncio.create_task(run_sender(platform), name="sender"),
         *(
             asyncio.create_task(run_projector(platform, n), name=f"projector:{n}")
             for n in all_projections()

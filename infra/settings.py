@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +43,17 @@ class Settings(BaseSettings):
     google_client_id: str = Field(default="", description="OAuth client id (ID token audience).")
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     cors_origins: list[str] = Field(default_factory=list)
+    mail_backend: Literal["mailbox", "smtp"] = "mailbox"
+    mailbox_dir: str = "var/mailbox"
+    mail_from: str = "PhotoFlow <no-reply@photoflow.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    sender_max_attempts: int = Field(default=5, ge=1)
+    sender_retry_base_seconds: float = Field(default=1.0, gt=0)
+    sender_retry_max_seconds: float = Field(default=60.0, gt=0)
     auth_rate_limit: int = Field(default=30, ge=1, description="Auth requests per IP a minute.")
     user_rate_limit: int = Field(default=1200, ge=1, description="Requests per user a minute.")
     instance: str = Field(default="", description="Names this process in heartbeats.")

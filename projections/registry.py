@@ -5,11 +5,20 @@ from __future__ import annotations
 from projections.base import Projection
 from projections.memberships import MembershipsProjection
 from projections.orgs import OrgsProjection
+from projections.providers import ProvidersProjection
 from projections.users import UsersProjection
 
 
 def all_projections() -> dict[str, Projection]:
-    return {p.name: p for p in (OrgsProjection(), MembershipsProjection(), UsersProjection())}
+    return {
+        p.name: p
+        for p in (
+            OrgsProjection(),
+            MembershipsProjection(),
+            UsersProjection(),
+            ProvidersProjection(),
+        )
+    }
 
 
 def subscribers_of(topic: str) -> list[str]:

@@ -24,8 +24,15 @@ from queries.gate import RedisRateLimit, with_gate
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.orgs import org_endpoints
-from queries.ports import EventHistoryPort, IdentityPort, OrgCommandsPort, TokenIssuer
+from queries.ports import (
+    EventHistoryPort,
+    IdentityPort,
+    OrgCommandsPort,
+    ProviderCommandsPort,
+    TokenIssuer,
+)
 from queries.problems import Problem, from_domain, render
+from queries.providers import provider_endpoints
 from queries.routing import routes
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ class ApiParts:
     identity: IdentityPort
     tokens: TokenIssuer
     orgs: OrgCommandsPort
+    providers: ProviderCommandsPort
     history: EventHistoryPort
     asyncapi: Callable[[], dict[str, Any]]
     required_workers: Sequence[tuple[str, str]]
@@ -60,6 +68,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
         ),
         *identity_endpoints(parts.identity, parts.tokens, parts.pool, parts.max_body_bytes, wait),
         *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait),
+        *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait),
         *audit_endpoints(parts.history),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)

@@ -16,6 +16,7 @@ import asyncpg
 from starlette.requests import Request
 
 from domains.policies import Action, Role, allows
+from queries import consistency
 from queries.problems import Problem, not_found
 
 
@@ -85,11 +86,13 @@ class BearerAuthenticator:
         revocations: RevocationList,
         pool: asyncpg.Pool,
         per_user: RateLimit,
+        consistency_wait_seconds: float,
     ) -> None:
         self._tokens = tokens
         self._revocations = revocations
         self._pool = pool
         self._per_user = per_user
+        self._wait = consistency_wait_seconds
 
     async def authenticate(self, request: Request) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -101,6 +104,9 @@ class BearerAuthenticator:
         if await self._revocations.is_revoked(claims.user_id, claims.session_id):
             raise unauthenticated("This session was revoked; sign in again")
         await self._per_user.hit(f"user:{claims.user_id}")
+        # A client that just created a studio or joined one sends the command's token, so the
+        # roles read below already include that write.
+        await consistency.honour(request, self._pool, self._wait)
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT org_id, role FROM read.memberships WHERE user_id = $1", claims.user_id

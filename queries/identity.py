@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from queries import consistency
 from queries.auth import principal_of
 from queries.bodies import read_body
 from queries.ports import IdentityPort, SessionResult, TokenIssuer
@@ -106,7 +105,6 @@ def identity_endpoints(
         return json(tokens.jwks())
 
     async def me(request: Request) -> Response:
-        await consistency.honour(request, pool, wait_seconds)
         principal = await principal_of(request)
         async with pool.acquire() as conn:
             name = await conn.fetchval(

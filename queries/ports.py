@@ -93,6 +93,14 @@ class TokenIssuer(Protocol):
     def jwks(self) -> dict[str, Any]: ...
 
 
+class ProviderCommandsPort(Protocol):
+    async def configure(
+        self, org_id: UUID, kind: str, fields: dict[str, str], actor_id: UUID
+    ) -> WriteResult: ...
+
+    async def remove(self, org_id: UUID, kind: str, actor_id: UUID) -> WriteResult: ...
+
+
 class EventHistoryPort(Protocol):
     """The event store, read for auditors: what happened, and what an aggregate was."""
 

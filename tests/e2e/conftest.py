@@ -38,6 +38,7 @@ async def running(stack: None) -> AsyncIterator[Running]:
                 auth_rate_limit="100000",
                 google_client_id=CLIENT_ID,
                 google_certs_url=google.certs_url,
+                mailbox_dir=str(world.mailbox),
             )
             async with running_platform(world, process, google) as running:
                 yield running

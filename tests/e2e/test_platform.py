@@ -26,6 +26,8 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         ("projector", "orgs"),
         ("projector", "memberships"),
         ("projector", "users"),
+        ("projector", "providers"),
+        ("sender", "sender"),
     }
     assert all(
         w["running"] and w["instances"] == 1 and w["lag"] is not None for w in workers.values()

@@ -20,6 +20,11 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "/api/orgs/{org_id}": {"name": "Hijacked"},
     "/api/orgs/{org_id}/invitations": {"email": "mole@example.com", "role": "owner"},
     "/api/orgs/{org_id}/members/{user_id}": {"role": "viewer"},
+    "/api/orgs/{org_id}/providers/{kind}": {
+        "access_key_id": "AKIA",
+        "secret_access_key": "stolen",
+        "region": "eu-west-1",
+    },
 }
 NOT_STUDIO_SCOPED = re.compile(r"^/api/(auth/|health|openapi|asyncapi|me$|orgs$)")
 
@@ -102,6 +107,7 @@ async def test_no_route_shows_or_changes_anything_of_another_studio(running: Run
         "stream": "orgs",
         "aggregate_id": b.org_id,
         "token": f"{b.org_id}.{b.invitation_id}.forged",
+        "kind": "s3",
     }
     tried = 0
     for path, methods in operations.items():
@@ -113,7 +119,7 @@ async def test_no_route_shows_or_changes_anything_of_another_studio(running: Run
                 method.upper(),
                 url,
                 headers={**a.owner.headers, **b.token},
-                json=SAMPLE_BODIES.get(path) if method in ("post", "patch") else None,
+                json=SAMPLE_BODIES.get(path) if method in ("post", "patch", "put") else None,
             )
             tried += 1
             assert answer.status_code == 404, f"{method.upper()} {path}: {answer.status_code}"

@@ -61,6 +61,11 @@ class World:
             stderr=subprocess.STDOUT,
         )
 
+    @property
+    def mailbox(self) -> Path:
+        """Where this world's Sender writes its mail (``.eml`` files)."""
+        return REPO / "var" / "test-mail" / self.settings.namespace
+
     def topic(self, name: str) -> str:
         return self.settings.topic_prefix + name
 

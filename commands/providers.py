@@ -1,0 +1,62 @@
+"""The Provider context: a studio's provider credentials, stored encrypted.
+
+Who may change them is checked by the route against the studio's roles; this service only
+keeps one settings aggregate per studio and provider kind, and hands the decrypted credentials
+to the adapters that call the providers (storage sync, the Sender), never to a route.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from commands.group_commit import Batch, GroupCommitter, Written
+from domains.errors import NotFound
+from domains.provider import ProviderSettings
+
+
+class ProviderApplication(Application[UUID]):
+    """Events of the Provider context, stored encrypted in table ``providers_events``."""
+
+    name = "Providers"
+
+
+class ProviderCommands:
+    def __init__(self, app: Application[UUID], committer: GroupCommitter) -> None:
+        self._app = app
+        self._committer = committer
+
+    async def configure(
+        self, org_id: UUID, kind: str, fields: dict[str, str], actor_id: UUID
+    ) -> Written:
+        settings_id = ProviderSettings.create_id(org_id, kind)
+
+        def decide(batch: Batch) -> ProviderSettings:
+            if batch.exists(settings_id):
+                settings = batch.get(ProviderSettings, settings_id)
+                settings.reconfigure(fields, actor_id)
+                return settings
+            return batch.add(ProviderSettings.configure(org_id, kind, fields, actor_id))
+
+        return await self._committer.execute(decide)
+
+    async def remove(self, org_id: UUID, kind: str, actor_id: UUID) -> Written:
+        def decide(batch: Batch) -> ProviderSettings:
+            settings = batch.get(ProviderSettings, ProviderSettings.create_id(org_id, kind))
+            if settings.removed:
+                raise NotFound("ProviderSettings", kind)
+            settings.remove(actor_id)
+            return settings
+
+        return await self._committer.execute(decide)
+
+    def credentials(self, org_id: UUID, kind: str) -> dict[str, str] | None:
+        """Public and secret settings together, for a provider adapter (blocking)."""
+        try:
+            settings: ProviderSettings = self._app.repository.get(
+                ProviderSettings.create_id(org_id, kind)
+            )
+        except AggregateNotFoundError:
+            return None
+        return None if settings.removed else {**settings.public, **settings.credentials}
