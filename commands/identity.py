@@ -52,6 +52,7 @@ class GoogleIdentity:
 
 GoogleVerifier = Callable[[str], Awaitable[GoogleIdentity]]
 SessionRevoked = Callable[[UUID], Awaitable[None]]
+UserRevoked = Callable[[UUID], Awaitable[None]]
 
 
 def _digest(secret: str) -> str:
@@ -73,11 +74,13 @@ class IdentityCommands:
         committer: GroupCommitter,
         google: GoogleVerifier,
         on_session_revoked: SessionRevoked,
+        on_user_revoked: UserRevoked,
     ) -> None:
         self._app = app
         self._committer = committer
         self._google = google
         self._on_session_revoked = on_session_revoked
+        self._on_user_revoked = on_user_revoked
         self._hasher = PasswordHasher()
 
     async def register(self, email: str, password: str, name: str) -> Written:
@@ -150,6 +153,18 @@ class IdentityCommands:
 
         await self._committer.execute(decide)
         await self._on_session_revoked(session_id)
+
+    async def deactivate(self, user_id: UUID, actor_id: UUID) -> Written:
+        """Close the account: every session ends now, and sign-in is refused from now on."""
+
+        def decide(batch: Batch) -> User:
+            user = self._existing_user(batch, user_id)
+            user.deactivate(actor_id)
+            return user
+
+        written = await self._committer.execute(decide)
+        await self._on_user_revoked(user_id)
+        return written
 
     async def _open_session(self, user_id: UUID, method: str) -> Session:
         session_id, secret = uuid4(), secrets.token_urlsafe(32)

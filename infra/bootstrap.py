@@ -168,6 +168,7 @@ async def serve_api(platform: Platform) -> None:
                         users,
                         google_verifier(settings.google_client_id, settings.google_certs_url),
                         revocations.revoke_session,
+                        revocations.revoke_user,
                     ),
                     tokens=tokens,
                     providers=ProviderCommands(platform.apps[PROVIDERS.name], providers),

@@ -101,6 +101,11 @@ def identity_endpoints(
         await identity.logout(body.refresh_token)
         return Response(status_code=204)
 
+    async def deactivate(request: Request) -> Response:
+        principal = await principal_of(request)
+        await identity.deactivate(principal.user_id, principal.user_id)
+        return Response(status_code=204)
+
     async def jwks(request: Request) -> Response:
         return json(tokens.jwks())
 
@@ -193,5 +198,14 @@ def identity_endpoints(
         ),
         Endpoint(
             "GET", "/api/me", me, "The caller and its studios", "auth", response=Me, errors=(401,)
+        ),
+        Endpoint(
+            "POST",
+            "/api/me/deactivate",
+            deactivate,
+            "Close the caller's account: its sessions end and sign-in is refused",
+            "auth",
+            status=204,
+            errors=(401,),
         ),
     ]

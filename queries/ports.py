@@ -84,6 +84,8 @@ class IdentityPort(Protocol):
 
     async def logout(self, refresh_token: str) -> None: ...
 
+    async def deactivate(self, user_id: UUID, actor_id: UUID) -> WriteResult: ...
+
 
 class TokenIssuer(Protocol):
     ttl_seconds: int

@@ -151,3 +151,44 @@ async def test_foreign_or_forged_google_tokens_are_refused(running: Running) -> 
     for token in (wrong_audience, wrong_issuer, tampered, "not-a-token"):
         answer = await running.http.post("/api/auth/google", json={"id_token": token})
         assert answer.status_code == 401, token
+
+
+async def test_a_deactivated_account_can_neither_use_its_tokens_nor_sign_in(
+    running: Running,
+) -> None:
+    ann = await running.account()
+    second_session = await sign_in(running.http, ann.email)
+    gone = await running.http.post("/api/me/deactivate", headers=ann.headers)
+    assert gone.status_code == 204
+    for session in (ann, second_session):
+        assert (await running.http.get("/api/me", headers=session.headers)).status_code == 401
+        refresh = await running.http.post(
+            "/api/auth/refresh", json={"refresh_token": session.refresh_token}
+        )
+        assert refresh.status_code == 401
+    login = await running.http.post(
+        "/api/auth/login", json={"email": ann.email, "password": PASSWORD}
+    )
+    assert login.status_code == 401
+
+
+async def test_every_sign_in_and_refresh_is_on_the_users_audit_trail(running: Running) -> None:
+    ann = await running.account()
+    again = await sign_in(running.http, ann.email)
+    await running.http.post("/api/auth/refresh", json={"refresh_token": again.refresh_token})
+    trail = await running.http.get(f"/api/audit/users/{ann.user_id}/events", headers=ann.headers)
+    assert [e["type"] for e in trail.json()["items"]] == [
+        "UserRegistered",
+        "UserSignedIn",
+        "UserSignedIn",
+        "UserTokenRotated",
+    ]
+    assert all(
+        "token_hash" not in e["data"] and "password_hash" not in e["data"]
+        for e in trail.json()["items"]
+    )
+    stranger = await running.account()
+    other = await running.http.get(
+        f"/api/audit/users/{ann.user_id}/events", headers=stranger.headers
+    )
+    assert other.status_code == 404
