@@ -18,7 +18,8 @@ import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid5
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -26,7 +27,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import AggregateEvent
 
 from broker.envelope import describe, encode
-from broker.topics import stream_of
+from broker.topics import INTEGRATION_EVENTS, stream_of
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,22 @@ class RelaySource:
             if stream is None:  # an internal aggregate, such as a uniqueness index
                 continue
             fields = describe(event, stream)
-            outgoing.append(
-                Outgoing(
-                    topic=self._topic_prefix + stream.topic,
-                    key=str(event.originator_id).encode(),
-                    value=encode(fields),
-                    headers=[("type", fields["type"].encode()), ("id", str(fields["id"]).encode())],
-                )
-            )
+            key = str(event.originator_id).encode()
+            outgoing.append(self._message(stream.topic, key, fields))
+            integration = INTEGRATION_EVENTS.get(fields["type"])
+            if integration is not None:
+                topic, renamed = integration
+                copy = {**fields, "type": renamed, "id": uuid5(fields["id"], renamed)}
+                outgoing.append(self._message(topic, key, copy))
         return (notifications[-1].id if notifications else after), outgoing
+
+    def _message(self, topic: str, key: bytes, fields: dict[str, Any]) -> Outgoing:
+        return Outgoing(
+            topic=self._topic_prefix + topic,
+            key=key,
+            value=encode(fields),
+            headers=[("type", fields["type"].encode()), ("id", str(fields["id"]).encode())],
+        )
 
     def head(self) -> int:
         return self._app.recorder.max_notification_id() or 0

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from domains.delivery import Delivery
+from domains.folder import Folder
 from domains.organization import Organization
 from domains.provider import ProviderSettings
 from domains.user import User
@@ -80,8 +81,16 @@ DELIVERIES = EventStream(
     "up (org_id is set on DeliveryQueued).",
 )
 
+FOLDERS = EventStream(
+    name="folders",
+    topic="storage.folder",
+    aggregate=Folder,
+    org_id_of=_org_field,
+    description="Every domain event of the Folder aggregate: registration, syncs, file batches.",
+)
+
 STREAMS: dict[str, EventStream] = {
-    stream.name: stream for stream in (ORGS, USERS, PROVIDERS, DELIVERIES)
+    stream.name: stream for stream in (ORGS, USERS, PROVIDERS, DELIVERIES, FOLDERS)
 }
 _BY_AGGREGATE: dict[str, EventStream] = {s.aggregate.__qualname__: s for s in STREAMS.values()}
 
@@ -92,6 +101,15 @@ INTEGRATION_TOPICS: dict[str, str] = {
     FULL_SYNC_STORAGE: "FullSyncStorage: Photoflow asks Storage for a full sync of a folder.",
     FOLDER_SYNC_PROGRESS: "StorageFolderSyncProgress: Storage reports a running sync's counts.",
     FOLDER_SYNC_COMPLETED: "StorageFolderSyncCompleted: a sync finished, with counts and cursor.",
+}
+
+
+# Domain events that other contexts react to are also published, renamed, on the contract's
+# integration topics: the relay writes both, from the one recorded event.
+INTEGRATION_EVENTS: dict[str, tuple[str, str]] = {
+    "FolderSyncProgressed": (FOLDER_SYNC_PROGRESS, "StorageFolderSyncProgress"),
+    "FolderSyncCompleted": (FOLDER_SYNC_COMPLETED, "StorageFolderSyncCompleted"),
+    "FolderSyncFailed": (FOLDER_SYNC_COMPLETED, "StorageFolderSyncFailed"),
 }
 
 

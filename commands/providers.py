@@ -23,8 +23,7 @@ class ProviderApplication(Application[UUID]):
 
 
 class ProviderCommands:
-    def __init__(self, app: Application[UUID], committer: GroupCommitter) -> None:
-        self._app = app
+    def __init__(self, committer: GroupCommitter) -> None:
         self._committer = committer
 
     async def configure(
@@ -51,12 +50,11 @@ class ProviderCommands:
 
         return await self._committer.execute(decide)
 
-    def credentials(self, org_id: UUID, kind: str) -> dict[str, str] | None:
-        """Public and secret settings together, for a provider adapter (blocking)."""
-        try:
-            settings: ProviderSettings = self._app.repository.get(
-                ProviderSettings.create_id(org_id, kind)
-            )
-        except AggregateNotFoundError:
-            return None
-        return None if settings.removed else {**settings.public, **settings.credentials}
+
+def provider_credentials(app: Application[UUID], org_id: UUID, kind: str) -> dict[str, str] | None:
+    """Public and secret settings together, for a provider adapter (blocking)."""
+    try:
+        settings: ProviderSettings = app.repository.get(ProviderSettings.create_id(org_id, kind))
+    except AggregateNotFoundError:
+        return None
+    return None if settings.removed else {**settings.public, **settings.credentials}

@@ -25,6 +25,7 @@ from infra.bootstrap import (
     run_projector,
     run_relay,
     run_sender,
+    run_sync_worker,
     serve_api,
 )
 from infra.settings import Settings
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    roles_named = ["run", "api", "relay", "sender", "projector", "rebuild"]
+    roles_named = ["run", "api", "relay", "sender", "sync", "projector", "rebuild"]
     parser.add_argument("role", choices=roles_named)
     parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
     args = parser.parse_args(argv)
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "api": serve_api,
         "relay": run_relay,
         "sender": run_sender,
+        "sync": run_sync_worker,
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
     }

@@ -27,13 +27,16 @@ from broker.asyncapi import asyncapi_document
 from broker.relay import Relay, RelaySource, make_producer
 from broker.sender_consumer import SenderConsumer
 from broker.sender_consumer import run_forever as keep_sending
-from broker.topics import DELIVERIES, ORGS, PROVIDERS, USERS, all_topics
+from broker.sync_consumer import SyncWorker
+from broker.topics import DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
+from commands.folder_sync import FolderSync
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
 from commands.identity import IdentityApplication, IdentityCommands
 from commands.organizations import OrganizationApplication, OrganizationCommands
 from commands.providers import ProviderApplication, ProviderCommands
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
+from commands.storage import StorageApplication, StorageCommands
 from infra import keys
 from infra.eventstore import DDL_LOCK, open_application
 from infra.google import google_verifier
@@ -41,6 +44,7 @@ from infra.heartbeats import beat_forever, instance_name
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.revocations import Revocations
 from infra.settings import Settings
+from infra.storage_wiring import Locations, Sources, provider_config
 from infra.tokens import AccessTokens
 from projections import positions
 from projections.registry import all_projections
@@ -99,11 +103,14 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         stack.callback(providers.close)
         sender = await asyncio.to_thread(open_application, SenderApplication, settings, "sender")
         stack.callback(sender.close)
+        storage = await asyncio.to_thread(open_application, StorageApplication, settings, "storage")
+        stack.callback(storage.close)
         apps = {
             ORGS.name: orgs,
             USERS.name: identity,
             PROVIDERS.name: providers,
             DELIVERIES.name: sender,
+            FOLDERS.name: storage,
         }
         yield Platform(settings, pool, redis, apps, instance_name(settings.instance))
 
@@ -121,6 +128,7 @@ def required_workers() -> list[tuple[str, str]]:
     return [
         ("relay", "relay"),
         ("sender", "sender"),
+        ("sync", "sync"),
         *(("projector", name) for name in all_projections()),
     ]
 
@@ -144,6 +152,7 @@ async def serve_api(platform: Platform) -> None:
             GroupCommitter(
                 platform.apps[PROVIDERS.name], settings.group_commit_max_batch
             ) as providers,
+            GroupCommitter(platform.apps[FOLDERS.name], settings.group_commit_max_batch) as folders,
         ):
             app = build_app(
                 ApiParts(
@@ -171,7 +180,9 @@ async def serve_api(platform: Platform) -> None:
                         revocations.revoke_user,
                     ),
                     tokens=tokens,
-                    providers=ProviderCommands(platform.apps[PROVIDERS.name], providers),
+                    providers=ProviderCommands(providers),
+                    storage=StorageCommands(folders),
+                    check_location=Locations(provider_config(settings)).check,
                     orgs=OrganizationCommands(
                         orgs,
                         keys.invitation_key(platform.keys_dir),
@@ -290,6 +301,30 @@ async def run_sender(platform: Platform) -> None:
         await _with_heartbeat(platform, "sender", "sender", status, keep_sending(consumer))
 
 
+async def run_sync_worker(platform: Platform) -> None:
+    """Syncs folders: on request, for albums (FullSyncStorage), and resumes interrupted ones."""
+    settings = platform.settings
+    storage = platform.apps[FOLDERS.name]
+    sources = Sources(provider_config(settings), platform.apps[PROVIDERS.name])
+    folder_sync = FolderSync(storage, sources.for_folder)
+    async with GroupCommitter(storage) as committer:
+        commands = StorageCommands(committer)
+        worker = SyncWorker(
+            folder_sync.run,
+            lambda folder_id, actor: commands.start_sync(folder_id, "full", actor),
+            platform.pool,
+            settings.kafka_bootstrap,
+            namespace=settings.namespace,
+            topic_prefix=settings.topic_prefix,
+            max_parallel=settings.sync_parallel,
+        )
+
+        async def status() -> dict[str, Any]:
+            return {"lag": 0, "running": worker.running(), "completed": worker.completed}
+
+        await _with_heartbeat(platform, "sync", "sync", status, worker.run())
+
+
 async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:
     beat = asyncio.create_task(
         beat_forever(
@@ -314,6 +349,7 @@ async def run_everything(platform: Platform) -> None:
         asyncio.create_task(serve_api(platform), name="api"),
         asyncio.create_task(run_relay(platform), name="relay"),
         asyncio.create_task(run_sender(platform), name="sender"),
+        asyncio.create_task(run_sync_worker(platform), name="sync"),
         *(
             asyncio.create_task(run_projector(platform, n), name=f"projector:{n}")
             for n in all_projections()

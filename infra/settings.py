@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     google_client_id: str = Field(default="", description="OAuth client id (ID token audience).")
     google_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     cors_origins: list[str] = Field(default_factory=list)
+    local_roots: str = Field(
+        default="var/demo-photos:~/Pictures",
+        description="Colon-separated directories the local provider may read.",
+    )
+    drive_api_url: str = "https://www.googleapis.com/drive/v3/"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"
+    sync_parallel: int = Field(default=4, ge=1)
+    demo: bool = Field(default=False, description="Seed a demo studio on first start.")
+    demo_photos_dir: str = "var/demo-photos"
     mail_backend: Literal["mailbox", "smtp"] = "mailbox"
     mailbox_dir: str = "var/mailbox"
     mail_from: str = "PhotoFlow <no-reply@photoflow.local>"
@@ -57,6 +67,9 @@ class Settings(BaseSettings):
     auth_rate_limit: int = Field(default=30, ge=1, description="Auth requests per IP a minute.")
     user_rate_limit: int = Field(default=1200, ge=1, description="Requests per user a minute.")
     instance: str = Field(default="", description="Names this process in heartbeats.")
+
+    def local_root_paths(self) -> list[Path]:
+        return [Path(p).expanduser().resolve() for p in self.local_roots.split(":") if p.strip()]
 
     def postgres_parts(self) -> dict[str, str]:
         """The database URL split into the ``POSTGRES_*`` keys the eventsourcing library reads."""

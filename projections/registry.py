@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.files import FilesProjection
+from projections.folders import FoldersProjection
 from projections.memberships import MembershipsProjection
 from projections.orgs import OrgsProjection
 from projections.providers import ProvidersProjection
+from projections.storage_audit import StorageAuditProjection
 from projections.users import UsersProjection
 
 
@@ -17,6 +20,9 @@ def all_projections() -> dict[str, Projection]:
             MembershipsProjection(),
             UsersProjection(),
             ProvidersProjection(),
+            FoldersProjection(),
+            FilesProjection(),
+            StorageAuditProjection(),
         )
     }
 

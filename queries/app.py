@@ -29,11 +29,13 @@ from queries.ports import (
     IdentityPort,
     OrgCommandsPort,
     ProviderCommandsPort,
+    StorageCommandsPort,
     TokenIssuer,
 )
 from queries.problems import Problem, from_domain, render
 from queries.providers import provider_endpoints
 from queries.routing import routes
+from queries.storage import LocationCheck, storage_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class ApiParts:
     tokens: TokenIssuer
     orgs: OrgCommandsPort
     providers: ProviderCommandsPort
+    storage: StorageCommandsPort
+    check_location: LocationCheck
     history: EventHistoryPort
     asyncapi: Callable[[], dict[str, Any]]
     required_workers: Sequence[tuple[str, str]]
@@ -69,6 +73,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
         *identity_endpoints(parts.identity, parts.tokens, parts.pool, parts.max_body_bytes, wait),
         *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait),
         *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait),
+        *storage_endpoints(parts.storage, parts.check_location, parts.pool, parts.max_body_bytes),
         *audit_endpoints(parts.history),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)

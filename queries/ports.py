@@ -103,6 +103,25 @@ class ProviderCommandsPort(Protocol):
     async def remove(self, org_id: UUID, kind: str, actor_id: UUID) -> WriteResult: ...
 
 
+class SyncRequestResult(Protocol):
+    @property
+    def written(self) -> WriteResult | None: ...
+
+    @property
+    def sync_id(self) -> UUID: ...
+
+    @property
+    def joined(self) -> bool: ...
+
+
+class StorageCommandsPort(Protocol):
+    async def register(
+        self, org_id: UUID, provider: str, location: str, name: str, actor_id: UUID
+    ) -> WriteResult: ...
+
+    async def start_sync(self, folder_id: UUID, mode: str, actor: str) -> SyncRequestResult: ...
+
+
 class EventHistoryPort(Protocol):
     """The event store, read for auditors: what happened, and what an aggregate was."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from infra.demo_photos import generate
 from tests.support.accounts import Account, sign_up
 from tests.support.google import CLIENT_ID, GoogleStandIn, google_certs_server
 from tests.support.waiting import eventually
@@ -31,6 +32,7 @@ class Running:
 @pytest.fixture(scope="session")
 async def running(stack: None) -> AsyncIterator[Running]:
     async with new_world() as world:
+        generate(world.photos, count=6)
         with google_certs_server() as google:
             process = world.spawn(
                 "run",
@@ -39,6 +41,7 @@ async def running(stack: None) -> AsyncIterator[Running]:
                 google_client_id=CLIENT_ID,
                 google_certs_url=google.certs_url,
                 mailbox_dir=str(world.mailbox),
+                local_roots=str(world.photos),
             )
             async with running_platform(world, process, google) as running:
                 yield running

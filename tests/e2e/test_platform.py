@@ -27,7 +27,11 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         ("projector", "memberships"),
         ("projector", "users"),
         ("projector", "providers"),
+        ("projector", "folders"),
+        ("projector", "files"),
+        ("projector", "storage_audit"),
         ("sender", "sender"),
+        ("sync", "sync"),
     }
     assert all(
         w["running"] and w["instances"] == 1 and w["lag"] is not None for w in workers.values()

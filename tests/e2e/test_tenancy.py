@@ -20,13 +20,15 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "/api/orgs/{org_id}": {"name": "Hijacked"},
     "/api/orgs/{org_id}/invitations": {"email": "mole@example.com", "role": "owner"},
     "/api/orgs/{org_id}/members/{user_id}": {"role": "viewer"},
+    "/api/orgs/{org_id}/storage/folders": {"provider": "local", "location": "/", "name": "x"},
+    "/api/storage/folders/{folder_id}/sync": {"mode": "full"},
     "/api/orgs/{org_id}/providers/{kind}": {
         "access_key_id": "AKIA",
         "secret_access_key": "stolen",
         "region": "eu-west-1",
     },
 }
-NOT_STUDIO_SCOPED = re.compile(r"^/api/(auth/|health|openapi|asyncapi|me$|orgs$)")
+NOT_STUDIO_SCOPED = re.compile(r"^/api/(auth/|health|openapi|asyncapi|me(/|$)|orgs$)")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Studio:
     org_id: str
     invitation_id: str
     token: dict[str, str]
+    folder_id: str
 
 
 async def studio(running: Running, name: str) -> Studio:
@@ -47,11 +50,19 @@ async def studio(running: Running, name: str) -> Studio:
             headers=owner.headers,
         )
     ).json()
+    token = {"X-Consistency-Token": invited["consistency_token"]}
+    folder = await running.http.post(
+        f"/api/orgs/{org['org_id']}/storage/folders",
+        json={"provider": "local", "location": str(running.world.photos), "name": f"{name} raw"},
+        headers={**owner.headers, **token},
+    )
+    assert folder.status_code == 201, folder.text
     return Studio(
         owner,
         org["org_id"],
         invited["invitation_id"],
-        {"X-Consistency-Token": invited["consistency_token"]},
+        {"X-Consistency-Token": folder.json()["consistency_token"]},
+        folder.json()["folder_id"],
     )
 
 
@@ -108,6 +119,7 @@ async def test_no_route_shows_or_changes_anything_of_another_studio(running: Run
         "aggregate_id": b.org_id,
         "token": f"{b.org_id}.{b.invitation_id}.forged",
         "kind": "s3",
+        "folder_id": b.folder_id,
     }
     tried = 0
     for path, methods in operations.items():

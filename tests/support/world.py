@@ -66,6 +66,11 @@ class World:
         """Where this world's Sender writes its mail (``.eml`` files)."""
         return REPO / "var" / "test-mail" / self.settings.namespace
 
+    @property
+    def photos(self) -> Path:
+        """This world's local photo root (PHOTOFLOW_LOCAL_ROOTS of its platform)."""
+        return REPO / "var" / "test-photos" / self.settings.namespace
+
     def topic(self, name: str) -> str:
         return self.settings.topic_prefix + name
 

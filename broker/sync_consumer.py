@@ -1,0 +1,122 @@
+"""The sync worker's triggers: sync requests from Kafka, and running syncs found at start.
+
+It reacts to FolderSyncStarted on ``storage.folder`` (a POST to the sync route) and to
+FullSyncStorage on ``photoflow.full-sync-storage`` (an album asking for its folder), and every
+``rescan_seconds`` it looks for syncs still marked running, such as one whose worker crashed.
+A PostgreSQL advisory lock per folder makes sure one runner, in any process, owns a sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from broker.envelope import decode
+from broker.topics import FOLDERS, FULL_SYNC_STORAGE
+
+log = logging.getLogger(__name__)
+
+RunSync = Callable[[UUID], Awaitable[bool]]
+StartSync = Callable[[UUID, str], Awaitable[object]]
+
+
+def folder_lock_key(folder_id: UUID) -> int:
+    return zlib.crc32(f"folder-sync:{folder_id}".encode())
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        run_sync: RunSync,
+        start_sync: StartSync,
+        pool: asyncpg.Pool,
+        bootstrap: str,
+        *,
+        namespace: str,
+        topic_prefix: str,
+        max_parallel: int = 4,
+        rescan_seconds: float = 10.0,
+    ) -> None:
+        self._run_sync = run_sync
+        self._start_sync = start_sync
+        self._pool = pool
+        self._bootstrap = bootstrap
+        self._group = f"{namespace}.storage-sync"
+        self._topics = [topic_prefix + FOLDERS.topic, topic_prefix + FULL_SYNC_STORAGE]
+        self._slots = asyncio.Semaphore(max_parallel)
+        self._rescan = rescan_seconds
+        self._active: dict[UUID, asyncio.Task[None]] = {}
+        self.completed = 0
+
+    def running(self) -> int:
+        return len(self._active)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        await consumer.start()
+        rescan = asyncio.create_task(self._rescan_forever())
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                for records in batches.values():
+                    for record in records:
+                        if record.value:
+                            await self._react(record.topic, record.value)
+                if batches:
+                    await consumer.commit()
+        finally:
+            rescan.cancel()
+            for task in self._active.values():
+                task.cancel()
+            await asyncio.gather(rescan, *self._active.values(), return_exceptions=True)
+            await consumer.stop()
+
+    async def _react(self, topic: str, payload: bytes) -> None:
+        envelope = decode(payload)
+        if envelope.type == "FolderSyncStarted":
+            self.schedule(envelope.aggregate_id)
+        elif topic.endswith(FULL_SYNC_STORAGE) and envelope.type == "FullSyncStorage":
+            folder_id = UUID(str(envelope.data["folder_id"]))
+            await self._start_sync(folder_id, envelope.actor or f"album:{envelope.aggregate_id}")
+            self.schedule(folder_id)
+
+    def schedule(self, folder_id: UUID) -> None:
+        if folder_id not in self._active:
+            task = asyncio.create_task(self._own_and_run(folder_id))
+            self._active[folder_id] = task
+            task.add_done_callback(lambda _: self._active.pop(folder_id, None))
+
+    async def _own_and_run(self, folder_id: UUID) -> None:
+        async with self._slots, self._pool.acquire() as conn:
+            key = folder_lock_key(folder_id)
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                return  # another worker runs this sync
+            try:
+                if await self._run_sync(folder_id):
+                    self.completed += 1
+            except Exception:
+                log.exception("sync of folder %s stopped; it resumes on the next scan", folder_id)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    async def _rescan_forever(self) -> None:
+        while True:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(
+                    "SELECT folder_id FROM read.folders WHERE sync_state = 'running'"
+                )
+            for row in rows:
+                self.schedule(row["folder_id"])
+            await asyncio.sleep(self._rescan)

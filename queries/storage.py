@@ -1,0 +1,310 @@
+"""Storage routes: register folders, sync them, page their photos, read their audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from broker.topics import FOLDERS
+from domains.policies import Action
+from queries import consistency
+from queries.auth import Principal, principal_of
+from queries.bodies import path_uuid, read_body, read_query
+from queries.paging import PageQuery, decode_cursor, page
+from queries.ports import StorageCommandsPort
+from queries.problems import invalid, not_found
+from queries.routing import Endpoint, json
+
+LocationCheck = Callable[[str, str], Awaitable[None]]
+
+
+class RegisterFolder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: Literal["local", "google_drive", "s3"]
+    location: str = Field(min_length=1, max_length=2048)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class StartSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["full", "incremental"] = "full"
+
+
+class FolderWritten(BaseModel):
+    folder_id: UUID
+    version: int
+    consistency_token: str
+
+
+class SyncAccepted(BaseModel):
+    sync_id: UUID
+    joined: bool
+    consistency_token: str | None
+
+
+class SyncView(BaseModel):
+    sync_id: UUID
+    mode: str
+    state: Literal["running", "completed", "failed"]
+    processed: int | None
+    total: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+
+class FolderView(BaseModel):
+    folder_id: UUID
+    org_id: UUID
+    provider: str
+    location: str
+    name: str
+    file_count: int
+    sync: SyncView | None
+
+
+class PhotoView(BaseModel):
+    file_id: str
+    name: str
+    path: str
+    mime_type: str
+    size: int
+    width: int | None
+    height: int | None
+    taken_at: datetime | None
+    checksum: str
+    modified_at: datetime
+
+
+class AuditEntry(BaseModel):
+    event_id: UUID
+    action: str
+    actor: str | None
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+FOLDER_COLUMNS = (
+    "folder_id, org_id, provider, location, name, file_count, sync_id, sync_mode, sync_state,"
+    " processed, total, started_at, finished_at, error"
+)
+PHOTO_COLUMNS = (
+    "file_id, name, path, mime_type, size, width, height, taken_at, checksum, modified_at"
+)
+
+
+def folder_view(row: asyncpg.Record) -> dict[str, Any]:
+    sync = None
+    if row["sync_id"] is not None:
+        sync = {
+            "sync_id": row["sync_id"],
+            "mode": row["sync_mode"],
+            "state": row["sync_state"],
+            "processed": row["processed"],
+            "total": row["total"],
+            "started_at": row["started_at"],
+            "finished_at": row["finished_at"],
+            "error": row["error"],
+        }
+    return {
+        k: row[k] for k in ("folder_id", "org_id", "provider", "location", "name", "file_count")
+    } | {"sync": sync}
+
+
+def storage_endpoints(
+    commands: StorageCommandsPort,
+    check_location: LocationCheck,
+    pool: asyncpg.Pool,
+    max_body: int,
+) -> list[Endpoint]:
+    async def folder_row(request: Request, action: Action) -> tuple[Principal, asyncpg.Record]:
+        """The folder of the path, if the caller's role in its studio allows ``action``."""
+        folder_id = path_uuid(request, "folder_id")
+        principal = await principal_of(request)
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {FOLDER_COLUMNS} FROM read.folders WHERE folder_id = $1", folder_id
+            )
+        if row is None or not principal.may_see(row["org_id"]):
+            raise not_found(f"Folder {folder_id} was not found")
+        principal.require(row["org_id"], action)
+        return principal, row
+
+    async def register(request: Request) -> Response:
+        org_id = path_uuid(request, "org_id")
+        principal = await principal_of(request)
+        principal.require(org_id, Action.MANAGE_STORAGE)
+        body = await read_body(request, RegisterFolder, max_body)
+        await check_location(body.provider, body.location)
+        written = await commands.register(
+            org_id, body.provider, body.location, body.name, principal.user_id
+        )
+        token = consistency.Token(FOLDERS.name, written.aggregate_id, written.version)
+        return json(
+            {
+                "folder_id": written.aggregate_id,
+                "version": written.version,
+                "consistency_token": token.encode(),
+            },
+            201,
+            {"Location": f"/api/storage/folders/{written.aggregate_id}"},
+        )
+
+    async def list_folders(request: Request) -> Response:
+        org_id = path_uuid(request, "org_id")
+        query = read_query(request, PageQuery)
+        principal = await principal_of(request)
+        principal.require(org_id, Action.VIEW)
+        after = decode_cursor(query.cursor)
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {FOLDER_COLUMNS}, created_at FROM read.folders WHERE org_id = $1 "
+                "AND ($2::text IS NULL OR (created_at, folder_id) > ($2::timestamptz, $3::uuid))"
+                " ORDER BY created_at, folder_id LIMIT $4",
+                org_id,
+                after[0] if after else None,
+                after[1] if after else None,
+                query.limit + 1,
+            )
+        items = [folder_view(r) | {"created_at": r["created_at"]} for r in rows]
+        result = page(items, query.limit, ["created_at", "folder_id"])
+        for item in result["items"]:
+            item.pop("created_at")
+        return json(result)
+
+    async def get_folder(request: Request) -> Response:
+        _, row = await folder_row(request, Action.VIEW)
+        return json(folder_view(row))
+
+    async def sync(request: Request) -> Response:
+        principal, row = await folder_row(request, Action.MANAGE_STORAGE)
+        body = (
+            await read_body(request, StartSync, max_body)
+            if await _has_body(request)
+            else StartSync()
+        )
+        requested = await commands.start_sync(row["folder_id"], body.mode, principal.actor)
+        token = None
+        if requested.written is not None:
+            token = consistency.Token(
+                FOLDERS.name, requested.written.aggregate_id, requested.written.version
+            ).encode()
+        return json(
+            {"sync_id": requested.sync_id, "joined": requested.joined, "consistency_token": token},
+            202,
+        )
+
+    async def photos(request: Request) -> Response:
+        query = read_query(request, PageQuery)
+        _, row = await folder_row(request, Action.VIEW)
+        after = decode_cursor(query.cursor)
+        if after is not None and (len(after) != 3 or not all(isinstance(k, str) for k in after)):
+            raise invalid([{"field": "query.cursor", "message": "not a cursor from this API"}])
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {PHOTO_COLUMNS} FROM read.files WHERE folder_id = $1 "
+                "AND ($2::text IS NULL OR (path, name, file_id) > ($2, $3, $4)) "
+                "ORDER BY path, name, file_id LIMIT $5",
+                row["folder_id"],
+                *(after or (None, None, None)),
+                query.limit + 1,
+            )
+        return json(page([dict(r) for r in rows], query.limit, ["path", "name", "file_id"]))
+
+    async def audit(request: Request) -> Response:
+        query = read_query(request, PageQuery)
+        _, row = await folder_row(request, Action.VIEW)
+        after = decode_cursor(query.cursor)
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_id, action, actor, occurred_at, details FROM read.storage_audit "
+                "WHERE folder_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
+                "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
+                row["folder_id"],
+                after[0] if after else None,
+                after[1] if after else None,
+                query.limit + 1,
+            )
+        return json(page([dict(r) for r in rows], query.limit, ["occurred_at", "event_id"]))
+
+    errors = (400, 401, 403, 404, 409, 413, 422)
+    return [
+        Endpoint(
+            "POST",
+            "/api/orgs/{org_id}/storage/folders",
+            register,
+            "Bind a folder of the studio's storage (local, google_drive, s3)",
+            "storage",
+            status=201,
+            body=RegisterFolder,
+            response=FolderWritten,
+            errors=errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/orgs/{org_id}/storage/folders",
+            list_folders,
+            "The studio's folders",
+            "storage",
+            response=FolderView,
+            query=PageQuery,
+            paged=True,
+            errors=(401, 403, 404, 409, 422),
+        ),
+        Endpoint(
+            "GET",
+            "/api/storage/folders/{folder_id}",
+            get_folder,
+            "A folder, its file count and its latest sync",
+            "storage",
+            response=FolderView,
+            errors=(401, 404, 409),
+        ),
+        Endpoint(
+            "POST",
+            "/api/storage/folders/{folder_id}/sync",
+            sync,
+            "Start a sync (a running one is joined); progress shows on the folder",
+            "storage",
+            status=202,
+            body=StartSync,
+            response=SyncAccepted,
+            errors=errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/storage/folders/{folder_id}/photos",
+            photos,
+            "The folder's photos, by path and name",
+            "storage",
+            response=PhotoView,
+            query=PageQuery,
+            paged=True,
+            errors=(401, 404, 409, 422),
+        ),
+        Endpoint(
+            "GET",
+            "/api/storage/folders/{folder_id}/audit",
+            audit,
+            "Every storage action on the folder",
+            "storage",
+            response=AuditEntry,
+            query=PageQuery,
+            paged=True,
+            errors=(401, 404, 409, 422),
+        ),
+    ]
+
+
+async def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return bool(length and length != "0") or "chunked" in request.headers.get(
+        "transfer-encoding", ""
+    )
