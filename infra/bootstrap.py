@@ -306,7 +306,7 @@ async def run_sync_worker(platform: Platform) -> None:
     settings = platform.settings
     storage = platform.apps[FOLDERS.name]
     sources = Sources(provider_config(settings), platform.apps[PROVIDERS.name])
-    folder_sync = FolderSync(storage, sources.for_folder)
+    folder_sync = FolderSync(storage, sources.for_folder, batch_size=settings.sync_batch_size)
     async with GroupCommitter(storage) as committer:
         commands = StorageCommands(committer)
         worker = SyncWorker(

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     drive_api_url: str = "https://www.googleapis.com/drive/v3/"
     google_token_uri: str = "https://oauth2.googleapis.com/token"
     sync_parallel: int = Field(default=4, ge=1)
+    sync_batch_size: int = Field(default=1000, ge=1, description="Files per recorded batch.")
     demo: bool = Field(default=False, description="Seed a demo studio on first start.")
     demo_photos_dir: str = "var/demo-photos"
     mail_backend: Literal["mailbox", "smtp"] = "mailbox"

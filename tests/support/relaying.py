@@ -17,7 +17,9 @@ async def publish_everything(platform: Platform) -> int:
     task = asyncio.create_task(relay.run())
     try:
         await eventually(
-            relay.lag, lambda lag: lag == 0 and relay.published > 0, what="relay caught up"
+            relay.lag,
+            lambda lag: lag == 0 and len(relay.positions) == len(sources),
+            what="relay caught up",
         )
     finally:
         task.cancel()
