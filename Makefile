@@ -33,7 +33,7 @@ status: venv
 	$(PY) -m infra.stack status
 
 run: up
-	$(PY) -m infra run
+	PHOTOFLOW_DEMO=1 $(PY) -m infra run
 
 test: up
 	$(PY) -m pytest

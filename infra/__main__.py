@@ -28,6 +28,7 @@ from infra.bootstrap import (
     run_sync_worker,
     serve_api,
 )
+from infra.demo import seed_demo
 from infra.settings import Settings
 from projections.rebuild import rebuild
 from projections.registry import all_projections
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.role in ("run", "api"):
                 s = platform.settings
                 print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
+            if args.role == "run" and settings.demo:
+                await seed_demo(platform)
             await roles[args.role](platform)
 
     try:
