@@ -14,9 +14,14 @@ from eventsourcing.application import Application
 from commands.providers import provider_credentials
 from domains.errors import InvalidValue
 from domains.folder import Folder
-from infra.cloud import LocationRefused, ProviderConfig, StorageProvider, make_provider
+from infra.cloud import (
+    ProviderConfig,
+    ProviderError,
+    StorageProvider,
+    check_location,
+    make_provider,
+)
 from infra.cloud.backoff import Backoff
-from infra.cloud.local import LocalProvider
 from infra.settings import Settings
 
 
@@ -33,16 +38,13 @@ class Locations:
     """Checks a folder's location when it is registered: a bad one is a 422 naming it."""
 
     def __init__(self, config: ProviderConfig) -> None:
-        self._local = LocalProvider(config.local_roots, page_size=config.page_size)
+        self._config = config
 
     async def check(self, provider: str, location: str) -> None:
-        if provider == "local":
-            try:
-                await asyncio.to_thread(self._local.check_location, location)
-            except LocationRefused as refused:
-                raise InvalidValue("location", refused.reason) from None
-        elif provider == "s3" and not location.startswith("s3://"):
-            raise InvalidValue("location", "must look like s3://bucket/prefix")
+        try:
+            await asyncio.to_thread(check_location, provider, location, self._config)
+        except ProviderError as refused:
+            raise InvalidValue("location", refused.reason) from None
 
 
 class Sources:

@@ -23,9 +23,10 @@ from infra.cloud.google_drive import (
     GOOGLE_TOKEN_URI,
     GoogleDriveProvider,
     drive_credentials,
+    drive_folder,
 )
 from infra.cloud.local import LocalProvider
-from infra.cloud.s3 import S3Provider
+from infra.cloud.s3 import S3Provider, s3_location
 
 __all__ = [
     "KINDS",
@@ -35,6 +36,7 @@ __all__ = [
     "ProviderConfig",
     "ProviderError",
     "StorageProvider",
+    "check_location",
     "make_provider",
 ]
 
@@ -72,3 +74,17 @@ def make_provider(
             timeout=config.timeout_seconds,
         )
     return S3Provider(credentials, page_size=config.page_size)
+
+
+def check_location(kind: str, location: str, config: ProviderConfig) -> str:
+    """A location in canonical form, or ``LocationRefused`` (a 422): no credentials, no network.
+
+    For ``local`` this resolves the path on disk (symlinks, ``..``): call it in a thread.
+    """
+    if kind == "local":
+        return LocalProvider(config.local_roots).check_location(location)
+    if kind == "google_drive":
+        return drive_folder(location)
+    if kind == "s3":
+        return s3_location(location)
+    raise LocationRefused(kind, location, f"names no provider (one of {', '.join(KINDS)})")

@@ -98,8 +98,12 @@ def exif_datetime(value: str | None, offset: str | None = None) -> datetime | No
         return None
     try:  # by hand: strptime costs ten times more, and Drive sends one per file
         taken = datetime(
-            int(text[0:4]), int(text[5:7]), int(text[8:10]),
-            int(text[11:13]), int(text[14:16]), int(text[17:19]),
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
         )
     except ValueError:
         return None

@@ -42,21 +42,17 @@ class FolderTree:
         parent_path = self.path(parent)
         self.folders[folder_id] = (parent, f"{parent_path}/{name}" if parent_path else name)
 
-    def place(self, item: dict[str, Any]) -> bool:
-        """Record a folder that arrived, moved or was renamed; False when nothing changed.
+    def place(self, item: dict[str, Any]) -> None:
+        """Record a folder that arrived, moved or was renamed (its parent must be ours).
 
         What was known below it is forgotten: the caller lists it again, with the new paths.
         """
         folder_id, parent = str(item["id"]), self.parent_of(item)
         if parent is None:
-            return False
-        before = self.folders.get(folder_id)
-        self.add(folder_id, parent, str(item["name"]))
-        if self.folders[folder_id] == before:
-            return False
+            raise ValueError(f"folder {folder_id} is not below {self.top}")
         for below in self._below(folder_id):
             del self.folders[below]
-        return True
+        self.add(folder_id, parent, str(item["name"]))
 
     def cut(self, folder_id: str) -> FolderTree:
         """Detach a folder and everything below it, as a tree of its own."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aioboto3
@@ -50,11 +50,7 @@ class S3Provider:
         self.config = Config(retries={"mode": "standard", "max_attempts": max_attempts})
 
     def check_location(self, location: str) -> str:
-        match = LOCATION.fullmatch(location.strip())
-        if match is None:
-            raise LocationRefused(KIND, location, "is not of the form s3://bucket/prefix")
-        prefix = (match["prefix"] or "").strip("/")
-        return f"s3://{match['bucket']}/{prefix}/" if prefix else f"s3://{match['bucket']}/"
+        return s3_location(location)
 
     async def pages(self, location: str) -> AsyncIterator[list[FileInfo]]:
         bucket, prefix = self._split(location)
@@ -92,6 +88,15 @@ class S3Provider:
         return bucket, prefix
 
 
+def s3_location(location: str) -> str:
+    """``s3://bucket/prefix/`` (or ``s3://bucket/``), or ``LocationRefused``."""
+    match = LOCATION.fullmatch(location.strip())
+    if match is None:
+        raise LocationRefused(KIND, location, "is not of the form s3://bucket/prefix")
+    prefix = (match["prefix"] or "").strip("/")
+    return f"s3://{match['bucket']}/{prefix}/" if prefix else f"s3://{match['bucket']}/"
+
+
 def _file_info(item: dict[str, Any], prefix: str) -> FileInfo | None:
     """An object as a FileInfo, None for folder markers and anything that is not a photo."""
     key = str(item["Key"])
@@ -107,5 +112,5 @@ def _file_info(item: dict[str, Any], prefix: str) -> FileInfo | None:
         mime_type=mime_type,
         size=int(item.get("Size", 0)),
         checksum=str(item.get("ETag", "")).strip('"'),
-        modified_at=modified,
+        modified_at=modified.astimezone(UTC),
     )
