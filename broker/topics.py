@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
+from domains.album import Album
 from domains.delivery import Delivery
 from domains.folder import Folder
 from domains.organization import Organization
@@ -89,8 +90,16 @@ FOLDERS = EventStream(
     description="Every domain event of the Folder aggregate: registration, syncs, file batches.",
 )
 
+ALBUMS = EventStream(
+    name="albums",
+    topic="photoflow.album",
+    aggregate=Album,
+    org_id_of=_org_field,
+    description="Every domain event of the Album aggregate: workflow, photos, picks, comments.",
+)
+
 STREAMS: dict[str, EventStream] = {
-    stream.name: stream for stream in (ORGS, USERS, PROVIDERS, DELIVERIES, FOLDERS)
+    stream.name: stream for stream in (ORGS, USERS, PROVIDERS, DELIVERIES, FOLDERS, ALBUMS)
 }
 _BY_AGGREGATE: dict[str, EventStream] = {s.aggregate.__qualname__: s for s in STREAMS.values()}
 
@@ -107,6 +116,7 @@ INTEGRATION_TOPICS: dict[str, str] = {
 # Domain events that other contexts react to are also published, renamed, on the contract's
 # integration topics: the relay writes both, from the one recorded event.
 INTEGRATION_EVENTS: dict[str, tuple[str, str]] = {
+    "AlbumSyncRequested": (FULL_SYNC_STORAGE, "FullSyncStorage"),
     "FolderSyncProgressed": (FOLDER_SYNC_PROGRESS, "StorageFolderSyncProgress"),
     "FolderSyncCompleted": (FOLDER_SYNC_COMPLETED, "StorageFolderSyncCompleted"),
     "FolderSyncFailed": (FOLDER_SYNC_COMPLETED, "StorageFolderSyncFailed"),

@@ -21,6 +21,7 @@ import uvloop
 from infra.bootstrap import (
     Platform,
     open_platform,
+    run_album_sync_manager,
     run_everything,
     run_projector,
     run_relay,
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    roles_named = ["run", "api", "relay", "sender", "sync", "projector", "rebuild"]
+    roles_named = ["run", "api", "relay", "sender", "sync", "album-sync", "projector", "rebuild"]
     parser.add_argument("role", choices=roles_named)
     parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
     args = parser.parse_args(argv)
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "relay": run_relay,
         "sender": run_sender,
         "sync": run_sync_worker,
+        "album-sync": run_album_sync_manager,
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
     }

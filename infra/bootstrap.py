@@ -23,12 +23,15 @@ from eventsourcing.application import Application
 from redis.asyncio import Redis
 
 from broker.admin import ensure_topics
+from broker.album_sync_consumer import run_album_sync
 from broker.asyncapi import asyncapi_document
 from broker.relay import Relay, RelaySource, make_producer
 from broker.sender_consumer import SenderConsumer
 from broker.sender_consumer import run_forever as keep_sending
 from broker.sync_consumer import SyncWorker
-from broker.topics import DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
+from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
+from commands.album_sync import AlbumSyncManager
+from commands.albums import AlbumCommands, AlbumsApplication
 from commands.folder_sync import FolderSync
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
@@ -38,6 +41,7 @@ from commands.providers import ProviderApplication, ProviderCommands
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
 from infra import keys
+from infra.album_sync_ports import AlbumSyncReads
 from infra.eventstore import DDL_LOCK, open_application
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
@@ -105,12 +109,15 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         stack.callback(sender.close)
         storage = await asyncio.to_thread(open_application, StorageApplication, settings, "storage")
         stack.callback(storage.close)
+        albums = await asyncio.to_thread(open_application, AlbumsApplication, settings, "photoflow")
+        stack.callback(albums.close)
         apps = {
             ORGS.name: orgs,
             USERS.name: identity,
             PROVIDERS.name: providers,
             DELIVERIES.name: sender,
             FOLDERS.name: storage,
+            ALBUMS.name: albums,
         }
         yield Platform(settings, pool, redis, apps, instance_name(settings.instance))
 
@@ -129,6 +136,7 @@ def required_workers() -> list[tuple[str, str]]:
         ("relay", "relay"),
         ("sender", "sender"),
         ("sync", "sync"),
+        ("album-sync", "album-sync"),
         *(("projector", name) for name in all_projections()),
     ]
 
@@ -153,6 +161,7 @@ async def serve_api(platform: Platform) -> None:
                 platform.apps[PROVIDERS.name], settings.group_commit_max_batch
             ) as providers,
             GroupCommitter(platform.apps[FOLDERS.name], settings.group_commit_max_batch) as folders,
+            GroupCommitter(platform.apps[ALBUMS.name], settings.group_commit_max_batch) as albums,
         ):
             app = build_app(
                 ApiParts(
@@ -182,6 +191,7 @@ async def serve_api(platform: Platform) -> None:
                     tokens=tokens,
                     providers=ProviderCommands(providers),
                     storage=StorageCommands(folders),
+                    albums=AlbumCommands(platform.apps[ALBUMS.name], albums),
                     check_location=Locations(provider_config(settings)).check,
                     orgs=OrganizationCommands(
                         orgs,
@@ -325,6 +335,26 @@ async def run_sync_worker(platform: Platform) -> None:
         await _with_heartbeat(platform, "sync", "sync", status, worker.run())
 
 
+async def run_album_sync_manager(platform: Platform) -> None:
+    """Brings albums up to date when their folder's sync completes (the process manager)."""
+    settings = platform.settings
+    app = platform.apps[ALBUMS.name]
+    reads = AlbumSyncReads(platform.pool)
+    async with GroupCommitter(app) as committer:
+        manager = AlbumSyncManager(AlbumCommands(app, committer), reads.ready, reads.files)
+
+        async def status() -> dict[str, Any]:
+            return {"lag": 0, "updated": manager.updated}
+
+        work = run_album_sync(
+            manager,
+            settings.kafka_bootstrap,
+            namespace=settings.namespace,
+            topic_prefix=settings.topic_prefix,
+        )
+        await _with_heartbeat(platform, "album-sync", "album-sync", status, work)
+
+
 async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:
     beat = asyncio.create_task(
         beat_forever(
@@ -350,6 +380,7 @@ async def run_everything(platform: Platform) -> None:
         asyncio.create_task(run_relay(platform), name="relay"),
         asyncio.create_task(run_sender(platform), name="sender"),
         asyncio.create_task(run_sync_worker(platform), name="sync"),
+        asyncio.create_task(run_album_sync_manager(platform), name="album-sync"),
         *(
             asyncio.create_task(run_projector(platform, n), name=f"projector:{n}")
             for n in all_projections()

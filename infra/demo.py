@@ -37,21 +37,27 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
         GroupCommitter(platform.apps["orgs"]) as orgs,
         GroupCommitter(platform.apps["folders"]) as folders,
     ):
-        identity = IdentityCommands(platform.apps["users"], users, _no_google, _nothing,
-                                    _nothing)
+        identity = IdentityCommands(platform.apps["users"], users, _no_google, _nothing, _nothing)
         try:
-            user_id = (await identity.register(DEMO_EMAIL, DEMO_PASSWORD, "Demo Photographer")
-                       ).aggregate_id
+            user_id = (
+                await identity.register(DEMO_EMAIL, DEMO_PASSWORD, "Demo Photographer")
+            ).aggregate_id
         except EmailTaken:
             user_id = (await identity.login(DEMO_EMAIL, DEMO_PASSWORD)).user_id
         studio = OrganizationCommands(orgs, b"demo-invitations-are-not-sent", timedelta(days=7))
         org_id = (await studio.create("Demo Studio", user_id)).aggregate_id
         storage = StorageCommands(folders)
-        folder_id = (await storage.register(org_id, "local", str(photos), "Sample photos",
-                                            user_id)).aggregate_id
+        folder_id = (
+            await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
+        ).aggregate_id
         await storage.start_sync(folder_id, "full", str(user_id))
-    seeded = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "user_id": str(user_id),
-              "org_id": str(org_id), "folder_id": str(folder_id)}
+    seeded = {
+        "email": DEMO_EMAIL,
+        "password": DEMO_PASSWORD,
+        "user_id": str(user_id),
+        "org_id": str(org_id),
+        "folder_id": str(folder_id),
+    }
     marker.write_text(json.dumps(seeded, indent=2))
     _announce(seeded, settings.public_url)
     return seeded

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -44,11 +44,18 @@ class StatementProjection(Projection):
     folding a batch in memory would buy little.
     """
 
-    statements: ClassVar[dict[str, Statement]]
+    statements: ClassVar[Mapping[str, Statement | tuple[Statement, ...]]]
+    every_event: ClassVar[Statement | None] = None
+    """Run after each event's own statements, for events that have some."""
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
         for event in events:
-            statement = self.statements.get(event.type)
-            if statement is not None:
-                sql, arguments = statement
+            found = self.statements.get(event.type)
+            if found is None:
+                continue
+            steps = (found,) if isinstance(found[0], str) else found
+            for sql, arguments in steps:
+                await conn.execute(sql, *arguments(event))
+            if self.every_event is not None:
+                sql, arguments = self.every_event
                 await conn.execute(sql, *arguments(event))

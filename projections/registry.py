@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.albums import AlbumsProjection
 from projections.base import Projection
 from projections.files import FilesProjection
 from projections.folders import FoldersProjection
@@ -23,6 +24,7 @@ def all_projections() -> dict[str, Projection]:
             FoldersProjection(),
             FilesProjection(),
             StorageAuditProjection(),
+            AlbumsProjection(),
         )
     }
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from domains.errors import DomainError
+from queries.albums import album_endpoints
 from queries.audit import audit_endpoints
 from queries.auth import BearerAuthenticator
 from queries.docs import doc_endpoints
@@ -25,6 +26,7 @@ from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.orgs import org_endpoints
 from queries.ports import (
+    AlbumCommandsPort,
     EventHistoryPort,
     IdentityPort,
     OrgCommandsPort,
@@ -55,6 +57,7 @@ class ApiParts:
     orgs: OrgCommandsPort
     providers: ProviderCommandsPort
     storage: StorageCommandsPort
+    albums: AlbumCommandsPort
     check_location: LocationCheck
     history: EventHistoryPort
     asyncapi: Callable[[], dict[str, Any]]
@@ -74,6 +77,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
         *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait),
         *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait),
         *storage_endpoints(parts.storage, parts.check_location, parts.pool, parts.max_body_bytes),
+        *album_endpoints(parts.albums, parts.pool, parts.max_body_bytes),
         *audit_endpoints(parts.history),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)

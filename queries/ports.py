@@ -6,9 +6,12 @@ a unit test can hand the routes a small fake.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
+
+from domains.album import Album
 
 
 class WriteResult(Protocol):
@@ -120,6 +123,32 @@ class StorageCommandsPort(Protocol):
     ) -> WriteResult: ...
 
     async def start_sync(self, folder_id: UUID, mode: str, actor: str) -> SyncRequestResult: ...
+
+
+class AlbumCommandsPort(Protocol):
+    """Album use cases; ``act`` is one command on the Album aggregate (a pure domain call)."""
+
+    async def create(
+        self,
+        org_id: UUID,
+        title: str,
+        client_name: str,
+        client_email: str,
+        folder_id: UUID | None,
+        tags: list[str],
+        selection_limit: int | None,
+        actor_id: UUID,
+    ) -> WriteResult: ...
+
+    async def change(self, album_id: UUID, act: Callable[[Album], object]) -> WriteResult: ...
+
+    async def share(
+        self, album_id: UUID, expires_at: datetime | None, allow_download: bool, actor: str
+    ) -> tuple[WriteResult, str]: ...
+
+    async def as_client(self, token: str, act: Callable[[Album], object]) -> WriteResult: ...
+
+    async def open_share(self, token: str) -> UUID: ...
 
 
 class EventHistoryPort(Protocol):

@@ -32,6 +32,8 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         ("projector", "storage_audit"),
         ("sender", "sender"),
         ("sync", "sync"),
+        ("album-sync", "album-sync"),
+        ("projector", "albums"),
     }
     assert all(
         w["running"] and w["instances"] == 1 and w["lag"] is not None for w in workers.values()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -22,6 +22,13 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "/api/orgs/{org_id}/members/{user_id}": {"role": "viewer"},
     "/api/orgs/{org_id}/storage/folders": {"provider": "local", "location": "/", "name": "x"},
     "/api/storage/folders/{folder_id}/sync": {"mode": "full"},
+    "/api/orgs/{org_id}/albums": {"title": "Mine", "client": {"name": "x", "email": "x@x.io"}},
+    "/api/albums/{album_id}/tags": {"tag": "stolen"},
+    "/api/albums/{album_id}/share": {},
+    "/api/albums/{album_id}/photos/{photo_id}/proc": {"status": "edited"},
+    "/api/share/{share_token}/photos/{photo_id}/rating": {"rating": 1},
+    "/api/share/{share_token}/photos/{photo_id}/comments": {"text": "hi"},
+    "/api/share/{share_token}/request-changes": {"text": "no"},
     "/api/orgs/{org_id}/providers/{kind}": {
         "access_key_id": "AKIA",
         "secret_access_key": "stolen",
@@ -38,6 +45,7 @@ class Studio:
     invitation_id: str
     token: dict[str, str]
     folder_id: str
+    album_id: str
 
 
 async def studio(running: Running, name: str) -> Studio:
@@ -57,12 +65,19 @@ async def studio(running: Running, name: str) -> Studio:
         headers={**owner.headers, **token},
     )
     assert folder.status_code == 201, folder.text
+    album = await running.http.post(
+        f"/api/orgs/{org['org_id']}/albums",
+        json={"title": f"{name} wedding", "client": {"name": "Client", "email": "c@example.com"}},
+        headers={**owner.headers, **token},
+    )
+    assert album.status_code == 201, album.text
     return Studio(
         owner,
         org["org_id"],
         invited["invitation_id"],
-        {"X-Consistency-Token": folder.json()["consistency_token"]},
+        {"X-Consistency-Token": album.json()["consistency_token"]},
         folder.json()["folder_id"],
+        album.json()["album_id"],
     )
 
 
@@ -120,6 +135,10 @@ async def test_no_route_shows_or_changes_anything_of_another_studio(running: Run
         "token": f"{b.org_id}.{b.invitation_id}.forged",
         "kind": "s3",
         "folder_id": b.folder_id,
+        "album_id": b.album_id,
+        "photo_id": str(uuid4()),
+        "tag": "wedding",
+        "share_token": f"{b.album_id}.forged",
     }
     tried = 0
     for path, methods in operations.items():

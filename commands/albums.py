@@ -1,0 +1,128 @@
+"""The Photoflow context's application: albums, from the photographer's and the client's side.
+
+Client commands carry only the share token; each checks it against the album in the same
+decision that changes it, so a token that expired or an album archived a moment ago refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from commands.group_commit import Batch, GroupCommitter, Written
+from domains.album import Album
+from domains.errors import NotFound
+
+
+class AlbumsApplication(Application[UUID]):
+    """Events of the Photoflow context, stored in table ``albums_events``."""
+
+    name = "Albums"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_share_token(token: str) -> tuple[UUID, str]:
+    album, _, secret = token.partition(".")
+    try:
+        return UUID(album), _digest(secret)
+    except ValueError:
+        raise NotFound("Album", "share link") from None
+
+
+class AlbumCommands:
+    def __init__(self, app: Application[UUID], committer: GroupCommitter) -> None:
+        self._app = app
+        self._committer = committer
+
+    async def create(
+        self,
+        org_id: UUID,
+        title: str,
+        client_name: str,
+        client_email: str,
+        folder_id: UUID | None,
+        tags: list[str],
+        selection_limit: int | None,
+        actor_id: UUID,
+    ) -> Written:
+        return await self._committer.execute(
+            lambda batch: batch.add(
+                Album.create(
+                    org_id,
+                    title,
+                    client_name,
+                    client_email,
+                    folder_id,
+                    tags,
+                    selection_limit,
+                    actor_id,
+                )
+            )
+        )
+
+    async def change(self, album_id: UUID, act: Callable[[Album], object]) -> Written:
+        """Run one photographer command on the album (the route checked the caller's role)."""
+
+        def decide(batch: Batch) -> Album:
+            album = batch.get(Album, album_id)
+            act(album)
+            return album
+
+        return await self._committer.execute(decide)
+
+    async def share(
+        self, album_id: UUID, expires_at: datetime | None, allow_download: bool, actor: str
+    ) -> tuple[Written, str]:
+        secret = secrets.token_urlsafe(24)
+        written = await self.change(
+            album_id, lambda a: a.share(_digest(secret), expires_at, allow_download, actor)
+        )
+        return written, f"{album_id}.{secret}"
+
+    async def as_client(self, token: str, act: Callable[[Album], object]) -> Written:
+        """Run one client command, authorised by the share token alone."""
+        album_id, token_hash = parse_share_token(token)
+        now = datetime.now(UTC)
+
+        def decide(batch: Batch) -> Album:
+            try:
+                album = batch.get(Album, album_id)
+            except NotFound:
+                raise NotFound("Album", "share link") from None
+            album.check_share(token_hash, now)
+            act(album)
+            return album
+
+        return await self._committer.execute(decide)
+
+    async def open_share(self, token: str) -> UUID:
+        """The album a share token opens now, or NotFound (expired, archived, wrong token)."""
+        album_id, token_hash = parse_share_token(token)
+        album: Album = await asyncio.to_thread(self._load, album_id)
+        album.check_share(token_hash, datetime.now(UTC))
+        return album_id
+
+    def _load(self, album_id: UUID) -> Album:
+        try:
+            album: Album = self._app.repository.get(album_id)
+        except AggregateNotFoundError:
+            raise NotFound("Album", "share link") from None
+        if not isinstance(album, Album):
+            raise NotFound("Album", "share link")
+        return album
+
+    async def update_photos(self, album_id: UUID, files: list[tuple[str, str]]) -> Written:
+        return await self.change(album_id, lambda a: a.update_photos(files))
+
+
+def new_comment_id() -> UUID:
+    return uuid4()
