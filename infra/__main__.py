@@ -11,6 +11,7 @@ rebuild NAME         drop a projection's tables and replay it, with a progress b
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import socket
 import sys
@@ -29,7 +30,7 @@ from infra.bootstrap import (
     run_sync_worker,
     serve_api,
 )
-from infra.demo import seed_demo
+from infra.demo import seed_demo, share_demo_album
 from infra.settings import Settings
 from projections.rebuild import rebuild
 from projections.registry import all_projections
@@ -91,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                 s = platform.settings
                 print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
             if args.role == "run" and settings.demo:
-                await seed_demo(platform)
+                seeded = await seed_demo(platform)
+                sharing = asyncio.create_task(share_demo_album(platform, seeded))
+                sharing.add_done_callback(lambda task: task.exception())
             await roles[args.role](platform)
 
     try:

@@ -7,15 +7,18 @@ start only prints it again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+from commands.albums import AlbumCommands
 from commands.group_commit import GroupCommitter
 from commands.identity import EmailTaken, GoogleIdentity, IdentityCommands
 from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
+from domains.album import SYNCING, Album
 from infra.bootstrap import Platform
 from infra.demo_photos import generate
 
@@ -36,6 +39,7 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
         GroupCommitter(platform.apps["users"]) as users,
         GroupCommitter(platform.apps["orgs"]) as orgs,
         GroupCommitter(platform.apps["folders"]) as folders,
+        GroupCommitter(platform.apps["albums"]) as album_committer,
     ):
         identity = IdentityCommands(platform.apps["users"], users, _no_google, _nothing, _nothing)
         try:
@@ -51,27 +55,66 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
             await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
         ).aggregate_id
         await storage.start_sync(folder_id, "full", str(user_id))
+        albums = AlbumCommands(platform.apps["albums"], album_committer)
+        album_id = (
+            await albums.create(
+                org_id,
+                "Anna & Ben, June wedding",
+                "Anna Client",
+                "anna@example.com",
+                folder_id,
+                ["wedding"],
+                10,
+                user_id,
+            )
+        ).aggregate_id
+        await albums.change(album_id, lambda album: album.request_sync(str(user_id)))
     seeded = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
         "user_id": str(user_id),
         "org_id": str(org_id),
         "folder_id": str(folder_id),
+        "album_id": str(album_id),
     }
     marker.write_text(json.dumps(seeded, indent=2))
     _announce(seeded, settings.public_url)
     return seeded
 
 
+async def share_demo_album(platform: Platform, seeded: dict[str, str]) -> None:
+    """Once the demo album's first sync has finished, share it and print the client's link."""
+    marker = Path(platform.settings.demo_photos_dir).resolve().parent / "demo.json"
+    if "share_token" in seeded or "album_id" not in seeded:
+        return
+    album_id = UUID(seeded["album_id"])
+    async with GroupCommitter(platform.apps["albums"]) as committer:
+        albums = AlbumCommands(platform.apps["albums"], committer)
+        for _ in range(240):
+            album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
+            if album.state != SYNCING:
+                break
+            await asyncio.sleep(0.5)
+        _, token = await albums.share(album_id, None, True, seeded["user_id"])
+    seeded["share_token"] = token
+    marker.write_text(json.dumps(seeded, indent=2))
+    _announce(seeded, platform.settings.public_url)
+
+
 def _announce(seeded: dict[str, str], public_url: str) -> None:
-    print(
-        "\nDemo studio ready:\n"
+    lines = [
+        "",
+        "Demo studio ready:",
         f"  sign in   POST {public_url}/api/auth/login "
-        f'{{"email": "{seeded["email"]}", "password": "{seeded["password"]}"}}\n'
-        f"  studio    GET  {public_url}/api/orgs/{seeded['org_id']}\n"
-        f"  photos    GET  {public_url}/api/storage/folders/{seeded['folder_id']}/photos\n",
-        flush=True,
-    )
+        f'{{"email": "{seeded["email"]}", "password": "{seeded["password"]}"}}',
+        f"  studio    GET  {public_url}/api/orgs/{seeded['org_id']}",
+        f"  photos    GET  {public_url}/api/storage/folders/{seeded['folder_id']}/photos",
+    ]
+    if "album_id" in seeded:
+        lines.append(f"  album     GET  {public_url}/api/albums/{seeded['album_id']}")
+    if "share_token" in seeded:
+        lines.append(f"  client    GET  {public_url}/api/share/{seeded['share_token']}")
+    print("\n".join(lines) + "\n", flush=True)
 
 
 async def _no_google(token: str) -> GoogleIdentity:
