@@ -7,8 +7,9 @@ decision that changes it, so a token that expired or an album archived a moment 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
-import secrets
+import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -30,6 +31,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def share_token(key: bytes, album_id: UUID, nonce: str) -> str:
+    """The client's link token: ``<album>.<secret>``, the secret an HMAC of album and nonce.
+
+    Only its hash is recorded; the Sender rebuilds it from the Shared event's nonce and the
+    installation's link key to put it in the delivery email.
+    """
+    mac = hmac.new(key, f"share:{album_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return f"{album_id}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
 def parse_share_token(token: str) -> tuple[UUID, str]:
     album, _, secret = token.partition(".")
     try:
@@ -39,9 +50,10 @@ def parse_share_token(token: str) -> tuple[UUID, str]:
 
 
 class AlbumCommands:
-    def __init__(self, app: Application[UUID], committer: GroupCommitter) -> None:
+    def __init__(self, app: Application[UUID], committer: GroupCommitter, link_key: bytes) -> None:
         self._app = app
         self._committer = committer
+        self._link_key = link_key
 
     async def create(
         self,
@@ -82,11 +94,13 @@ class AlbumCommands:
     async def share(
         self, album_id: UUID, expires_at: datetime | None, allow_download: bool, actor: str
     ) -> tuple[Written, str]:
-        secret = secrets.token_urlsafe(24)
+        nonce = uuid4().hex
+        token = share_token(self._link_key, album_id, nonce)
+        token_hash = _digest(token.partition(".")[2])
         written = await self.change(
-            album_id, lambda a: a.share(_digest(secret), expires_at, allow_download, actor)
+            album_id, lambda a: a.share(nonce, token_hash, expires_at, allow_download, actor)
         )
-        return written, f"{album_id}.{secret}"
+        return written, token
 
     async def as_client(self, token: str, act: Callable[[Album], object]) -> Written:
         """Run one client command, authorised by the share token alone."""

@@ -41,6 +41,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from broker.envelope import Envelope
+from commands.albums import share_token
 from commands.group_commit import Batch, GroupCommitter
 from commands.organizations import invitation_token
 from domains.delivery import Delivery, Status
@@ -116,6 +117,15 @@ class Renderer(Protocol):
 
 
 StudioName = Callable[[UUID], Awaitable[str | None]]
+AlbumInfo = Callable[[UUID, int], Awaitable[Mapping[str, object] | None]]
+"""An album's title, client_name, client_email, photographer_email, selection_count and
+share_nonce, from the read tables."""
+ALBUM_STEP = "AlbumStateChanged"
+ALBUM_MAILS = {
+    "submit": "album_submitted",
+    "request_changes": "album_changes_requested",
+    "deliver": "album_delivered",
+}
 """Looks a studio's name up (a read table); None when it is unknown."""
 
 
@@ -166,6 +176,7 @@ class SenderService:
         retry: RetryPolicy | None = None,
         *,
         studio_name: StudioName | None = None,
+        album_info: AlbumInfo | None = None,
         mail_domain: str = "photoflow.local",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
@@ -177,12 +188,14 @@ class SenderService:
         self._public_url = public_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self._studio_name = studio_name
+        self._album_info = album_info
         self._mail_domain = mail_domain
         self._now = now
         self._rng = rng or random.Random()
         self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
         self._composers: dict[str, Callable[[Envelope], Awaitable[Message | None]]] = {
             INVITATION_SENT: self._invitation,
+            ALBUM_STEP: self._album_step,
         }
 
     async def handle(self, envelope: Envelope) -> None:
@@ -223,6 +236,41 @@ class SenderService:
         if any(secret in rendered.subject for secret in secrets):
             raise ValueError("the invitation subject must not contain its link")
         return Message("invitation", recipient, rendered, secrets)
+
+    async def _album_step(self, envelope: Envelope) -> Message | None:
+        """The photographer hears of a submitted selection or a request for changes; the client
+        of a delivery, with the album's link. Picks and ratings send nothing."""
+        kind = ALBUM_MAILS.get(str(envelope.data.get("command")))
+        if kind is None or self._album_info is None:
+            return None
+        info = await self._album_info(envelope.aggregate_id, envelope.version)
+        if info is None:
+            log.error("album %s is not in the read tables: no %s mail", envelope.aggregate_id, kind)
+            return None
+        context = {
+            **info,
+            "note": envelope.data.get("note") or "",
+            "link": f"{self._public_url}/albums/{envelope.aggregate_id}",
+        }
+        secrets: tuple[str, ...] = ()
+        recipient = str(info["photographer_email"])
+        if kind == "album_delivered":
+            token = share_token(
+                self._invitation_key, envelope.aggregate_id, str(info["share_nonce"])
+            )
+            context["link"] = f"{self._public_url}/share/{token}"
+            secrets = (token, token.rpartition(".")[2])
+            recipient = str(info["client_email"])
+        try:
+            recipient = normalise_email(recipient)
+        except InvalidValue:
+            log.error(
+                "album %s: %r is no email address; nothing to send",
+                envelope.aggregate_id,
+                recipient,
+            )
+            return None
+        return Message(kind, recipient, self._renderer.render(kind, context), secrets)
 
     async def _studio(self, org_id: UUID) -> str | None:
         if self._studio_name is None:

@@ -118,6 +118,7 @@ class Album(Aggregate):
 
     class Shared(Aggregate.Event):
         org_id: UUID
+        nonce: str
         token_hash: str
         expires_at: datetime | None
         allow_download: bool
@@ -267,11 +268,18 @@ class Album(Aggregate):
         self._sync_finished(org_id=self.org_id, state=back_to, photo_count=len(self.photos))
 
     def share(
-        self, token_hash: str, expires_at: datetime | None, allow_download: bool, actor: str
+        self,
+        nonce: str,
+        token_hash: str,
+        expires_at: datetime | None,
+        allow_download: bool,
+        actor: str,
     ) -> None:
+        """Share under a new link; its nonce lets the Sender rebuild the link with our key."""
         self.allowed("share")
         self._shared(
             org_id=self.org_id,
+            nonce=nonce,
             token_hash=token_hash,
             expires_at=expires_at,
             allow_download=allow_download,
@@ -383,6 +391,7 @@ class Album(Aggregate):
     def _shared(
         self,
         org_id: UUID,
+        nonce: str,
         token_hash: str,
         expires_at: datetime | None,
         allow_download: bool,

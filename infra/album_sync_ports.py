@@ -1,7 +1,8 @@
-"""The read-table queries the album process manager needs from Storage and Photoflow."""
+"""Read-table queries for Photoflow's workers: the album process manager and the Sender."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 import asyncpg
@@ -32,3 +33,28 @@ class AlbumSyncReads:
                 "SELECT file_id, name FROM read.files WHERE folder_id = $1", folder_id
             )
         return [(r["file_id"], r["name"]) for r in rows]
+
+
+class AlbumMailFacts:
+    """What the Sender needs to write about an album, once the read tables include the event."""
+
+    def __init__(self, pool: asyncpg.Pool, wait_seconds: float = 5.0) -> None:
+        self._pool = pool
+        self._wait = wait_seconds
+
+    async def lookup(self, album_id: UUID, version: int) -> dict[str, object] | None:
+        deadline = asyncio.get_running_loop().time() + self._wait
+        async with self._pool.acquire() as conn:
+            while True:
+                row = await conn.fetchrow(
+                    "SELECT a.title, a.client_name, a.client_email, a.selection_count,"
+                    " a.share_nonce, a.version, u.email AS photographer_email"
+                    " FROM read.albums a LEFT JOIN read.users u ON u.user_id::text = a.created_by"
+                    " WHERE a.album_id = $1",
+                    album_id,
+                )
+                if row is not None and row["version"] >= version:
+                    return dict(row)
+                if asyncio.get_running_loop().time() > deadline:
+                    return dict(row) if row is not None else None
+                await asyncio.sleep(0.05)

@@ -41,7 +41,7 @@ from commands.providers import ProviderApplication, ProviderCommands
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
 from infra import keys
-from infra.album_sync_ports import AlbumSyncReads
+from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads
 from infra.eventstore import DDL_LOCK, open_application
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
@@ -191,7 +191,9 @@ async def serve_api(platform: Platform) -> None:
                     tokens=tokens,
                     providers=ProviderCommands(providers),
                     storage=StorageCommands(folders),
-                    albums=AlbumCommands(platform.apps[ALBUMS.name], albums),
+                    albums=AlbumCommands(
+                        platform.apps[ALBUMS.name], albums, keys.invitation_key(platform.keys_dir)
+                    ),
                     check_location=Locations(provider_config(settings)).check,
                     orgs=OrganizationCommands(
                         orgs,
@@ -292,6 +294,7 @@ async def run_sender(platform: Platform) -> None:
                 settings.sender_retry_max_seconds,
             ),
             studio_name=studio_name,
+            album_info=AlbumMailFacts(platform.pool).lookup,
             mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
         )
         consumer = SenderConsumer(
@@ -299,6 +302,7 @@ async def run_sender(platform: Platform) -> None:
             settings.kafka_bootstrap,
             namespace=settings.namespace,
             topic_prefix=settings.topic_prefix,
+            topics=(ORGS.topic, ALBUMS.topic),
         )
 
         async def status() -> dict[str, Any]:
@@ -341,7 +345,9 @@ async def run_album_sync_manager(platform: Platform) -> None:
     app = platform.apps[ALBUMS.name]
     reads = AlbumSyncReads(platform.pool)
     async with GroupCommitter(app) as committer:
-        manager = AlbumSyncManager(AlbumCommands(app, committer), reads.ready, reads.files)
+        link_key = keys.invitation_key(platform.keys_dir)
+        albums = AlbumCommands(app, committer, link_key)
+        manager = AlbumSyncManager(albums, reads.ready, reads.files)
 
         async def status() -> dict[str, Any]:
             return {"lag": 0, "updated": manager.updated}

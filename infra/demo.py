@@ -19,6 +19,7 @@ from commands.identity import EmailTaken, GoogleIdentity, IdentityCommands
 from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
 from domains.album import SYNCING, Album
+from infra import keys
 from infra.bootstrap import Platform
 from infra.demo_photos import generate
 
@@ -55,7 +56,7 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
             await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
         ).aggregate_id
         await storage.start_sync(folder_id, "full", str(user_id))
-        albums = AlbumCommands(platform.apps["albums"], album_committer)
+        albums = AlbumCommands(platform.apps["albums"], album_committer, link_key(platform))
         album_id = (
             await albums.create(
                 org_id,
@@ -89,7 +90,7 @@ async def share_demo_album(platform: Platform, seeded: dict[str, str]) -> None:
         return
     album_id = UUID(seeded["album_id"])
     async with GroupCommitter(platform.apps["albums"]) as committer:
-        albums = AlbumCommands(platform.apps["albums"], committer)
+        albums = AlbumCommands(platform.apps["albums"], committer, link_key(platform))
         for _ in range(240):
             album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
             if album.state != SYNCING:
@@ -123,3 +124,7 @@ async def _no_google(token: str) -> GoogleIdentity:
 
 async def _nothing(_: UUID) -> None:
     return None
+
+
+def link_key(platform: Platform) -> bytes:
+    return keys.invitation_key(platform.keys_dir)

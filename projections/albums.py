@@ -40,8 +40,8 @@ def _when(value: Any) -> Any:
 ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     "AlbumCreated": (
         "INSERT INTO read.albums (album_id, org_id, title, status, tags, client_name,"
-        " client_email, folder_id, selection_limit, created_at, updated_at, version)"
-        " VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $9, 1)"
+        " client_email, folder_id, selection_limit, created_at, updated_at, version, created_by)"
+        " VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $9, 1, $10)"
         " ON CONFLICT (album_id) DO NOTHING",
         lambda e: (
             e.aggregate_id,
@@ -53,6 +53,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
             e.data["folder_id"],
             e.data["selection_limit"],
             e.occurred_at,
+            e.actor,
         ),
     ),
     "AlbumSyncRequested": (
@@ -78,9 +79,10 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
         RECOUNT_PICKS,
     ),
     "AlbumShared": (
-        "UPDATE read.albums SET status = 'shared', share_expires_at = $2, allow_download = $3"
-        " WHERE album_id = $1",
-        lambda e: (e.aggregate_id, _when(e.data["expires_at"]), e.data["allow_download"]),
+        "UPDATE read.albums SET status = 'shared', share_expires_at = $2, allow_download = $3,"
+        " share_nonce = $4 WHERE album_id = $1",
+        lambda e: (e.aggregate_id, _when(e.data["expires_at"]), e.data["allow_download"],
+                   e.data["nonce"]),
     ),
     "AlbumPhotoSelected": (
         (
@@ -175,6 +177,8 @@ class AlbumsProjection(StatementProjection):
                 sync_total bigint,
                 share_expires_at timestamptz,
                 allow_download boolean NOT NULL DEFAULT false,
+                share_nonce text,
+                created_by text,
                 created_at timestamptz NOT NULL,
                 updated_at timestamptz NOT NULL,
                 version bigint NOT NULL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 from infra.demo_photos import generate
 from tests.e2e.conftest import Running
 from tests.support.accounts import Account
+from tests.support.mailbox import messages_to, text_of
 from tests.support.waiting import eventually
 
 
@@ -222,3 +224,52 @@ async def test_a_resync_keeps_surviving_picks_and_comments_and_drops_removed_pho
     assert after["demo-001.jpg"]["selected"] and after["demo-001.jpg"]["comment_count"] == 1
     album = await studio.get(f"/api/albums/{album_id}")
     assert (album["status"], album["selection_count"], album["photo_count"]) == ("shared", 1, 6)
+
+
+async def test_the_photographer_and_the_client_are_told_once_at_each_step(
+    running: Running,
+) -> None:
+    studio = await Studio.open(running, photos=3)
+    client_email = f"{uuid.uuid4().hex[:8]}@client.example"
+    album_id = str(
+        (
+            await studio.post(
+                f"/api/orgs/{studio.org_id}/albums",
+                {
+                    "title": "Notified",
+                    "folder_id": studio.folder_id,
+                    "client": {"name": "Cleo", "email": client_email},
+                },
+                201,
+            )
+        )["album_id"]
+    )
+    await studio.sync(album_id)
+    photo = (await studio.photos(album_id))[0]["photo_id"]
+    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    for _ in range(3):  # clicks send no mail
+        await running.http.post(f"/api/share/{token}/photos/{photo}/select")
+        await running.http.post(f"/api/share/{token}/photos/{photo}/deselect")
+    await running.http.post(f"/api/share/{token}/photos/{photo}/select")
+    await running.http.post(f"/api/share/{token}/submit")
+    await studio.post(f"/api/albums/{album_id}/start-editing")
+    await studio.post(f"/api/albums/{album_id}/deliver")
+    mailbox = running.world.mailbox
+
+    async def mail_counts() -> tuple[int, int]:
+        return (
+            len(messages_to(mailbox, studio.owner.email)),
+            len(messages_to(mailbox, client_email)),
+        )
+
+    await eventually(mail_counts, lambda c: c == (1, 1), timeout=30, what="one mail each")
+    await asyncio.sleep(1.5)
+    assert await mail_counts() == (1, 1)
+    [to_photographer] = messages_to(mailbox, studio.owner.email)
+    assert "Cleo submitted" in str(to_photographer["Subject"])
+    assert "1 photos" in text_of(to_photographer)
+    [to_client] = messages_to(mailbox, client_email)
+    link = re.search(r"/share/([A-Za-z0-9._-]+)", text_of(to_client))
+    assert link is not None
+    opened = await running.http.get(f"/api/share/{link.group(1)}")
+    assert opened.status_code == 200 and opened.json()["album"]["status"] == "delivered"

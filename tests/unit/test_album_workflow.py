@@ -83,7 +83,7 @@ def run(album: Album, step: str) -> None:
     elif step == "finish":
         album.update_photos([("a.jpg", "a.jpg"), ("b.jpg", "b.jpg")])
     elif step == "share":
-        album.share("hash", None, False, "p")
+        album.share("nonce", "hash", None, False, "p")
     elif step == "pick":
         album.select(photo_id_for(album.id, "a.jpg"), "guest")
     else:
@@ -146,7 +146,7 @@ def test_the_limit_counts_photos_picked_by_any_guest_once() -> None:
 def test_a_share_link_expires_and_dies_with_archiving() -> None:
     album = album_in("shared")
     now = datetime.now(UTC)
-    album.share("h", now + timedelta(minutes=1), True, "p")
+    album.share("nonce", "h", now + timedelta(minutes=1), True, "p")
     album.check_share("h", now)
     with pytest.raises(Exception, match="share link"):
         album.check_share("h", now + timedelta(minutes=2))
