@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from jose import JWTError, jwt
+from jose import JWTError, jwk, jwt
 
 from infra.keys import ALGORITHM, SigningKey
+
+VERIFIED_CACHE_SIZE = 100_000
 
 
 class TokenRefused(Exception):
@@ -34,6 +36,9 @@ class AccessTokens:
         if not ring:
             raise ValueError("the key ring is empty")
         self._ring = {k.kid: k for k in ring}
+        # Parsed once: building a key from its JWK on every request cost more than the check.
+        self._verifiers = {k.kid: jwk.construct(k.public_jwk, ALGORITHM) for k in ring}
+        self._verified: dict[str, AccessClaims] = {}
         self._signer = ring[0]
         self._issuer = issuer
         self._audience = audience
@@ -64,14 +69,25 @@ class AccessTokens:
         return token
 
     def verify(self, token: str) -> AccessClaims:
+        """The token's claims; a token seen before is answered from memory until it expires."""
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > time.time():
+            return known
+        claims = self._verify(token)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
-            key = self._ring.get(str(header.get("kid")))
+            key = self._verifiers.get(str(header.get("kid")))
             if key is None or header.get("alg") != ALGORITHM:
                 raise TokenRefused("unknown signing key or algorithm")
             claims = jwt.decode(
                 token,
-                key.public_jwk,
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,

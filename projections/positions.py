@@ -97,8 +97,10 @@ async def keep_unseen(
     """The events this projection has not applied yet, in the order given."""
     ids = list({e.aggregate_id for e in events})
     rows = await conn.fetch(
-        "SELECT aggregate_id, version FROM read.projection_versions "
-        "WHERE projection = $1 AND aggregate_id = ANY($2::uuid[])",
+        # A join on unnest() looks each id up by the primary key; "= ANY($2)" made PostgreSQL
+        # scan the projection's whole range and filter it against the array.
+        "SELECT v.aggregate_id, v.version FROM unnest($2::uuid[]) AS u(id) "
+        "JOIN read.projection_versions v ON v.projection = $1 AND v.aggregate_id = u.id",
         projection,
         ids,
     )
