@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import uvloop
 
-from bench import commands, freshness, rebuild, relay, storage
+from bench import albums, commands, freshness, rebuild, relay, signin, storage
 from bench.cpu import OTHER_WARNING, take_worst_other
 from bench.report import Figure, machine, print_figure, revision, say, summary_table
 from infra.stack import ensure_up
@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     rebuild.NAME: rebuild.run,
     freshness.NAME: freshness.run,
     storage.NAME: storage.run,
+    signin.NAME: signin.run,
+    albums.NAME: albums.run,
 }
 
 

@@ -29,16 +29,12 @@ from infra.bootstrap import open_platform
 from infra.cloud import ProviderConfig, make_provider
 from projections.files import FilesProjection
 from projections.rebuild import rebuild
-from queries.storage import PHOTO_COLUMNS
+from queries.storage import PHOTOS_AFTER
 from tests.support.relaying import publish_everything
 from tests.support.world import REPO, World
 
 NAME = "storage"
-PAGE_SQL = (
-    f"SELECT {PHOTO_COLUMNS} FROM read.files WHERE folder_id = $1 "
-    "AND ($2::text IS NULL OR (path, name, file_id) > ($2, $3, $4)) "
-    "ORDER BY path, name, file_id LIMIT $5"
-)
+PAGE_SQL = PHOTOS_AFTER
 
 
 def start_drive(images: int) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:

@@ -81,7 +81,9 @@ class IdentityCommands:
         self._google = google
         self._on_session_revoked = on_session_revoked
         self._on_user_revoked = on_user_revoked
-        self._hasher = PasswordHasher()
+        # OWASP's argon2id settings (19 MiB, 2 passes, 1 lane): the library's default (64 MiB,
+        # 3 passes, 4 lanes) cost ~140 ms of CPU a sign-in here, 7 sign-ins/s on 2 cores.
+        self._hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
     async def register(self, email: str, password: str, name: str) -> Written:
         if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:

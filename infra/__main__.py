@@ -1,11 +1,14 @@
 """``python -m infra ROLE``: run the platform, or one of its parts, or a maintenance command.
 
-run                  API, relay, Sender and every projection in one process (``make run``)
-api                  the HTTP API alone
-relay                the relay alone
-sender               the Sender: mail for invitations (later also album events)
-projector NAME       one projection worker; start several to share its partitions
-rebuild NAME         drop a projection's tables and replay it, with a progress bar
+    run                  everything below in one process (``make run``)
+    api                  the HTTP API alone
+    relay                the relay alone (event store -> Kafka)
+    sender               the Sender: invitation and album mail
+    sync                 the storage sync worker
+    album-sync           the process manager that updates albums when their folder synced
+    projector NAME       one projection worker; start several to share its partitions
+    rebuild NAME         drop a projection's tables and replay it, with a progress bar
+    rotate-keys          add a JWT signing key (the older ones keep verifying)
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import logging
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import uvloop
 
+from infra import keys
 from infra.bootstrap import (
     Platform,
     open_platform,
@@ -57,13 +62,30 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    roles_named = ["run", "api", "relay", "sender", "sync", "album-sync", "projector", "rebuild"]
+    roles_named = [
+        "run",
+        "api",
+        "relay",
+        "sender",
+        "sync",
+        "album-sync",
+        "projector",
+        "rebuild",
+        "rotate-keys",
+    ]
     parser.add_argument("role", choices=roles_named)
     parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
     args = parser.parse_args(argv)
     projections = sorted(all_projections())
     if args.role in ("projector", "rebuild") and args.name not in projections:
         parser.error(f"{args.role} needs a projection name: one of {', '.join(projections)}")
+    if args.role == "rotate-keys":
+        newest = keys.rotate(Path(Settings().keys_dir))
+        print(
+            f"new signing key {newest.kid}; restart the API processes to sign with it "
+            "(tokens signed with older keys stay valid)"
+        )
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 

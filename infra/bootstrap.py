@@ -20,7 +20,7 @@ import asyncpg
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.application import Application
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from broker.admin import ensure_topics
 from broker.album_sync_consumer import run_album_sync
@@ -89,7 +89,12 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         )
         pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
         stack.push_async_callback(pool.close)
-        redis = Redis.from_url(settings.redis_url)
+        # A blocking pool: under a burst, a request waits for a connection instead of failing.
+        redis = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=256, timeout=5
+            )
+        )
         stack.push_async_callback(redis.aclose)
         await _create_read_tables(pool)
         key = keys.cipher_key(Path(settings.keys_dir))

@@ -21,7 +21,7 @@ from queries.auth import Principal, principal_of
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery, decode_cursor, page
 from queries.ports import AlbumCommandsPort, WriteResult
-from queries.problems import not_found
+from queries.problems import invalid, not_found
 from queries.routing import Endpoint, json
 
 ALBUM_COLUMNS = (
@@ -32,6 +32,17 @@ ALBUM_COLUMNS = (
 PHOTO_COLUMNS = (
     "photo_id, file_id, name, cardinality(picked_by) > 0 AS selected, rating, color,"
     " comment_count, proc_status"
+)
+
+
+# Two statements, not one with an optional cursor: the index range needs a plain condition.
+PHOTOS_FIRST = (
+    f"SELECT {PHOTO_COLUMNS} FROM read.album_photos WHERE album_id = $1 "
+    "ORDER BY name, photo_id LIMIT $2"
+)
+PHOTOS_AFTER = (
+    f"SELECT {PHOTO_COLUMNS} FROM read.album_photos WHERE album_id = $1 "
+    "AND (name, photo_id) > ($2, $3) ORDER BY name, photo_id LIMIT $4"
 )
 
 
@@ -183,15 +194,16 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
         query = read_query(request, PageQuery)
         after = decode_cursor(query.cursor)
         async with pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT {PHOTO_COLUMNS} FROM read.album_photos WHERE album_id = $1 "
-                "AND ($2::text IS NULL OR (name, photo_id) > ($2, $3::uuid)) "
-                "ORDER BY name, photo_id LIMIT $4",
-                album_id,
-                after[0] if after else None,
-                after[1] if after else None,
-                query.limit + 1,
-            )
+            if after is None:
+                rows = await conn.fetch(PHOTOS_FIRST, album_id, query.limit + 1)
+            else:
+                try:
+                    name, photo_id = str(after[0]), UUID(str(after[1]))
+                except (IndexError, ValueError):
+                    raise invalid(
+                        [{"field": "query.cursor", "message": "not a cursor from this API"}]
+                    ) from None
+                rows = await conn.fetch(PHOTOS_AFTER, album_id, name, photo_id, query.limit + 1)
         return page([dict(r) for r in rows], query.limit, ["name", "photo_id"])
 
     async def create(request: Request) -> Response:

@@ -28,18 +28,24 @@ class Principal:
     user_id: UUID
     email: str
     session_id: UUID
-    roles: Mapping[UUID, Role] = field(default_factory=dict)
+    roles: Mapping[UUID, Role] | None = field(default_factory=dict)
+    """None when the route did not ask for them (see ``principal_of``)."""
 
     @property
     def actor(self) -> str:
         return str(self.user_id)
 
     def may_see(self, org_id: UUID | None) -> bool:
-        return org_id is not None and org_id in self.roles
+        return org_id is not None and org_id in self._roles()
+
+    def _roles(self) -> Mapping[UUID, Role]:
+        if self.roles is None:
+            raise RuntimeError("this route asked for the caller without its roles")
+        return self.roles
 
     def require(self, org_id: UUID, action: Action) -> Role:
         """The caller's role in the studio if it allows the action: 404 outside, 403 inside."""
-        role = self.roles.get(org_id)
+        role = self._roles().get(org_id)
         if role is None:
             raise not_found(f"Organization {org_id} was not found")
         if not allows(role, action):
@@ -95,7 +101,7 @@ class BearerAuthenticator:
         self._per_user = per_user
         self._wait = consistency_wait_seconds
 
-    async def authenticate(self, request: Request) -> Principal:
+    async def authenticate(self, request: Request, with_roles: bool = True) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise unauthenticated("Send Authorization: Bearer <access token>")
@@ -111,6 +117,8 @@ class BearerAuthenticator:
         # A client that just created a studio or joined one sends the command's token, so the
         # roles read below already include that write.
         await consistency.honour(request, self._pool, self._wait)
+        if not with_roles:
+            return Principal(claims.user_id, claims.email, claims.session_id, roles=None)
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT org_id, role FROM read.memberships WHERE user_id = $1", claims.user_id
@@ -119,12 +127,16 @@ class BearerAuthenticator:
         return Principal(claims.user_id, claims.email, claims.session_id, roles)
 
 
-async def principal_of(request: Request) -> Principal:
-    """The caller, authenticated once per request."""
+async def principal_of(request: Request, roles: bool = True) -> Principal:
+    """The caller, authenticated once per request.
+
+    ``roles=False`` skips reading the caller's studios, for commands whose aggregate checks the
+    caller's role itself (a studio's own member list): they need to know who, not where.
+    """
     cached = getattr(request.state, "principal", None)
-    if isinstance(cached, Principal):
+    if isinstance(cached, Principal) and (cached.roles is not None or not roles):
         return cached
     authenticator: BearerAuthenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(request)
+    principal = await authenticator.authenticate(request, with_roles=roles)
     request.state.principal = principal
     return principal

@@ -102,7 +102,7 @@ def identity_endpoints(
         return Response(status_code=204)
 
     async def deactivate(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         await identity.deactivate(principal.user_id, principal.user_id)
         return Response(status_code=204)
 
@@ -110,7 +110,7 @@ def identity_endpoints(
         return json(tokens.jwks())
 
     async def me(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         async with pool.acquire() as conn:
             name = await conn.fetchval(
                 "SELECT name FROM read.users WHERE user_id = $1", principal.user_id

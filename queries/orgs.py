@@ -133,13 +133,13 @@ def org_endpoints(
         return principal, org_id
 
     async def create_org(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         body = await read_body(request, CreateOrg, max_body)
         result = await commands.create(body.name, actor_id=principal.user_id)
         return json(written(result), 201, {"Location": f"/api/orgs/{result.aggregate_id}"})
 
     async def rename_org(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         org_id = path_uuid(request, "org_id")
         body = await read_body(request, RenameOrg, max_body)
         result = await commands.rename(
@@ -166,7 +166,7 @@ def org_endpoints(
                 f"SELECT {ORG_COLUMNS} FROM read.orgs WHERE org_id = ANY($1::uuid[]) "
                 "AND ($2::timestamptz IS NULL OR (created_at, org_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, org_id LIMIT $4",
-                list(principal.roles),
+                list(principal.roles or ()),
                 after[0] if after else None,
                 after[1] if after else None,
                 query.limit + 1,
@@ -192,7 +192,7 @@ def org_endpoints(
         return json(page([dict(r) for r in rows], query.limit, ["joined_at", "user_id"]))
 
     async def invite(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         org_id = path_uuid(request, "org_id")
         body = await read_body(request, Invite, max_body)
         issued = await commands.invite(org_id, body.email, body.role.value, principal.user_id)
@@ -216,21 +216,21 @@ def org_endpoints(
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "invitation_id"]))
 
     async def revoke_invitation(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         result = await commands.revoke_invitation(
             path_uuid(request, "org_id"), path_uuid(request, "invitation_id"), principal.user_id
         )
         return json(written(result))
 
     async def accept(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         joined = await commands.accept(
             request.path_params["token"], principal.user_id, principal.email
         )
         return json(written(joined.written, role=joined.role))
 
     async def change_role(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         body = await read_body(request, ChangeRole, max_body)
         result = await commands.change_role(
             path_uuid(request, "org_id"),
@@ -241,7 +241,7 @@ def org_endpoints(
         return json(written(result))
 
     async def remove_member(request: Request) -> Response:
-        principal = await principal_of(request)
+        principal = await principal_of(request, roles=False)
         result = await commands.remove_member(
             path_uuid(request, "org_id"), path_uuid(request, "user_id"), principal.user_id
         )
