@@ -6,6 +6,7 @@ consumer groups and Redis keys, so tests never see each other's events, nor a de
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -93,7 +94,12 @@ async def new_world() -> AsyncIterator[World]:
     database = f"pf_test_{tag}"
     admin = await asyncpg.connect(base.database_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
+        for attempt in range(10):
+            try:
+                await admin.execute(f'CREATE DATABASE "{database}"')
+                break
+            except asyncpg.ObjectInUseError:  # template1 busy with another CREATE DATABASE
+                await asyncio.sleep(0.2 * (attempt + 1))
     finally:
         await admin.close()
     settings = base.model_copy(
