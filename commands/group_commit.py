@@ -13,6 +13,7 @@ command at a time on freshly loaded aggregates, so only the commands that really
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -140,12 +141,14 @@ class GroupCommitter:
             except Exception:
                 # An unexpected error may have left a half-changed aggregate in the batch:
                 # start again one command at a time so it harms no other command.
+                self._forget(batch)
                 return [self._commit_alone(decide) for decide in decisions]
             else:
                 outcomes.append(Written(aggregate.id, aggregate.version))
         try:
             self._save(batch)
         except RecordConflictError:
+            self._forget(batch)
             return [self._commit_alone(decide) for decide in decisions]
         return outcomes
 
@@ -155,10 +158,28 @@ class GroupCommitter:
             aggregate = decide(batch)
             self._save(batch)
         except RecordConflictError:
+            self._forget(batch)
             return ConcurrencyConflict("another write to this aggregate won the race: retry")
-        except Exception as refused:  # a domain refusal, or a bug that harms only this command
+        except DomainError as refused:
             return refused
+        except Exception as failed:  # a bug that harms only this command
+            self._forget(batch)
+            return failed
         return Written(aggregate.id, aggregate.version)
+
+    def _forget(self, batch: Batch) -> None:
+        """Drop the batch's aggregates from the repository cache: they hold unsaved changes.
+
+        Applications that skip the cache's deep copy (large aggregates, such as albums of
+        15,000 photos) hand the batch the cached object itself; after a failed save it must
+        be reloaded from the store.
+        """
+        cache = self._app.repository.cache
+        if cache is None:
+            return
+        for aggregate in batch.aggregates():
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate.id, evict=True)
 
     def _save(self, batch: Batch) -> None:
         aggregates = batch.aggregates()

@@ -1,14 +1,14 @@
 """``python -m infra ROLE``: run the platform, or one of its parts, or a maintenance command.
 
-    run                  everything below in one process (``make run``)
-    api                  the HTTP API alone
-    relay                the relay alone (event store -> Kafka)
-    sender               the Sender: invitation and album mail
-    sync                 the storage sync worker
-    album-sync           the process manager that updates albums when their folder synced
-    projector NAME       one projection worker; start several to share its partitions
-    rebuild NAME         drop a projection's tables and replay it, with a progress bar
-    rotate-keys          add a JWT signing key (the older ones keep verifying)
+run                  everything below in one process (``make run``)
+api                  the HTTP API alone
+relay                the relay alone (event store -> Kafka)
+sender               the Sender: invitation and album mail
+sync                 the storage sync worker
+album-sync           the process manager that updates albums when their folder synced
+projector NAME       one projection worker; start several to share its partitions
+rebuild NAME         drop a projection's tables and replay it, with a progress bar
+rotate-keys          add a JWT signing key (the older ones keep verifying)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,25 @@ class Platform:
     apps: dict[str, Application[UUID]]
     """Each audit stream's application (one application may serve several streams)."""
     instance: str
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _committers: dict[str, GroupCommitter] = field(default_factory=dict)
 
     @property
     def keys_dir(self) -> Path:
         return Path(self.settings.keys_dir)
+
+    async def committer(self, stream: str) -> GroupCommitter:
+        """The one writer for a stream's application in this process, shared by every role.
+
+        One writer thread per application and process keeps commands on one aggregate in
+        order, and lets large aggregates skip the cache's deep copy safely.
+        """
+        app = self.apps[stream]
+        key = app.name
+        if key not in self._committers:
+            committer = GroupCommitter(app, self.settings.group_commit_max_batch)
+            self._committers[key] = await self.stack.enter_async_context(committer)
+        return self._committers[key]
 
     def applications(self) -> list[Application[UUID]]:
         return list({id(app): app for app in self.apps.values()}.values())
@@ -114,7 +129,9 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         stack.callback(sender.close)
         storage = await asyncio.to_thread(open_application, StorageApplication, settings, "storage")
         stack.callback(storage.close)
-        albums = await asyncio.to_thread(open_application, AlbumsApplication, settings, "photoflow")
+        albums = await asyncio.to_thread(
+            open_application, AlbumsApplication, settings, "photoflow", None, False
+        )
         stack.callback(albums.close)
         apps = {
             ORGS.name: orgs,
@@ -124,7 +141,9 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             FOLDERS.name: storage,
             ALBUMS.name: albums,
         }
-        yield Platform(settings, pool, redis, apps, instance_name(settings.instance))
+        platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
+        stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
+        yield platform
 
 
 async def _create_read_tables(pool: asyncpg.Pool) -> None:
@@ -159,72 +178,68 @@ async def serve_api(platform: Platform) -> None:
     revocations = Revocations(platform.redis, settings.namespace, settings.access_token_seconds)
     per_minute = 60
     try:
-        async with (
-            GroupCommitter(platform.apps[ORGS.name], settings.group_commit_max_batch) as orgs,
-            GroupCommitter(platform.apps[USERS.name], settings.group_commit_max_batch) as users,
-            GroupCommitter(
-                platform.apps[PROVIDERS.name], settings.group_commit_max_batch
-            ) as providers,
-            GroupCommitter(platform.apps[FOLDERS.name], settings.group_commit_max_batch) as folders,
-            GroupCommitter(platform.apps[ALBUMS.name], settings.group_commit_max_batch) as albums,
-        ):
-            app = build_app(
-                ApiParts(
-                    pool=platform.pool,
-                    redis=platform.redis,
-                    kafka_admin=kafka_admin,
-                    authenticator=BearerAuthenticator(
-                        tokens,
-                        revocations,
-                        platform.pool,
-                        RedisRateLimit(
-                            platform.redis, settings.namespace, settings.user_rate_limit, per_minute
-                        ),
-                        settings.consistency_wait_seconds,
+        orgs = await platform.committer(ORGS.name)
+        users = await platform.committer(USERS.name)
+        providers = await platform.committer(PROVIDERS.name)
+        folders = await platform.committer(FOLDERS.name)
+        albums = await platform.committer(ALBUMS.name)
+        app = build_app(
+            ApiParts(
+                pool=platform.pool,
+                redis=platform.redis,
+                kafka_admin=kafka_admin,
+                authenticator=BearerAuthenticator(
+                    tokens,
+                    revocations,
+                    platform.pool,
+                    RedisRateLimit(
+                        platform.redis, settings.namespace, settings.user_rate_limit, per_minute
                     ),
-                    auth_rate_limit=RedisRateLimit(
-                        platform.redis, settings.namespace, settings.auth_rate_limit, per_minute
-                    ),
-                    cors_origins=settings.cors_origins,
-                    identity=IdentityCommands(
-                        platform.apps[USERS.name],
-                        users,
-                        google_verifier(settings.google_client_id, settings.google_certs_url),
-                        revocations.revoke_session,
-                        revocations.revoke_user,
-                    ),
-                    tokens=tokens,
-                    providers=ProviderCommands(providers),
-                    storage=StorageCommands(folders),
-                    albums=AlbumCommands(
-                        platform.apps[ALBUMS.name], albums, keys.invitation_key(platform.keys_dir)
-                    ),
-                    check_location=Locations(provider_config(settings)).check,
-                    orgs=OrganizationCommands(
-                        orgs,
-                        keys.invitation_key(platform.keys_dir),
-                        timedelta(days=settings.invitation_days),
-                    ),
-                    history=EventHistory(platform.apps),
-                    asyncapi=lambda: asyncapi_document(
-                        settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
-                    ),
-                    required_workers=required_workers(),
-                    namespace=settings.namespace,
-                    max_body_bytes=settings.max_body_bytes,
-                    consistency_wait_seconds=settings.consistency_wait_seconds,
-                )
+                    settings.consistency_wait_seconds,
+                ),
+                auth_rate_limit=RedisRateLimit(
+                    platform.redis, settings.namespace, settings.auth_rate_limit, per_minute
+                ),
+                cors_origins=settings.cors_origins,
+                identity=IdentityCommands(
+                    platform.apps[USERS.name],
+                    users,
+                    google_verifier(settings.google_client_id, settings.google_certs_url),
+                    revocations.revoke_session,
+                    revocations.revoke_user,
+                ),
+                tokens=tokens,
+                providers=ProviderCommands(providers),
+                storage=StorageCommands(folders),
+                albums=AlbumCommands(
+                    platform.apps[ALBUMS.name], albums, keys.invitation_key(platform.keys_dir)
+                ),
+                check_location=Locations(provider_config(settings)).check,
+                orgs=OrganizationCommands(
+                    orgs,
+                    keys.invitation_key(platform.keys_dir),
+                    timedelta(days=settings.invitation_days),
+                ),
+                history=EventHistory(platform.apps),
+                asyncapi=lambda: asyncapi_document(
+                    settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
+                ),
+                required_workers=required_workers(),
+                namespace=settings.namespace,
+                max_body_bytes=settings.max_body_bytes,
+                consistency_wait_seconds=settings.consistency_wait_seconds,
             )
-            config = uvicorn.Config(
-                app,
-                host=settings.http_host,
-                port=settings.http_port,
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-                loop="none",
-            )
-            await uvicorn.Server(config).serve()
+        )
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            loop="none",
+        )
+        await uvicorn.Server(config).serve()
     finally:
         await kafka_admin.close()
 
@@ -286,38 +301,38 @@ async def run_sender(platform: Platform) -> None:
             name = await conn.fetchval("SELECT name FROM read.orgs WHERE org_id = $1", org_id)
         return str(name) if name else None
 
-    async with GroupCommitter(platform.apps[DELIVERIES.name]) as committer:
-        service = SenderService(
-            committer,
-            _mailer(settings),
-            JinjaRenderer(),
-            keys.invitation_key(platform.keys_dir),
-            settings.public_url,
-            RetryPolicy(
-                settings.sender_max_attempts,
-                settings.sender_retry_base_seconds,
-                settings.sender_retry_max_seconds,
-            ),
-            studio_name=studio_name,
-            album_info=AlbumMailFacts(platform.pool).lookup,
-            mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
-        )
-        consumer = SenderConsumer(
-            service.handle,
-            settings.kafka_bootstrap,
-            namespace=settings.namespace,
-            topic_prefix=settings.topic_prefix,
-            topics=(ORGS.topic, ALBUMS.topic),
-        )
+    committer = await platform.committer(DELIVERIES.name)
+    service = SenderService(
+        committer,
+        _mailer(settings),
+        JinjaRenderer(),
+        keys.invitation_key(platform.keys_dir),
+        settings.public_url,
+        RetryPolicy(
+            settings.sender_max_attempts,
+            settings.sender_retry_base_seconds,
+            settings.sender_retry_max_seconds,
+        ),
+        studio_name=studio_name,
+        album_info=AlbumMailFacts(platform.pool).lookup,
+        mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
+    )
+    consumer = SenderConsumer(
+        service.handle,
+        settings.kafka_bootstrap,
+        namespace=settings.namespace,
+        topic_prefix=settings.topic_prefix,
+        topics=(ORGS.topic, ALBUMS.topic),
+    )
 
-        async def status() -> dict[str, Any]:
-            return {
-                "lag": consumer.lag(),
-                "handled": consumer.handled,
-                "failures": consumer.failures,
-            }
+    async def status() -> dict[str, Any]:
+        return {
+            "lag": consumer.lag(),
+            "handled": consumer.handled,
+            "failures": consumer.failures,
+        }
 
-        await _with_heartbeat(platform, "sender", "sender", status, keep_sending(consumer))
+    await _with_heartbeat(platform, "sender", "sender", status, keep_sending(consumer))
 
 
 async def run_sync_worker(platform: Platform) -> None:
@@ -326,22 +341,22 @@ async def run_sync_worker(platform: Platform) -> None:
     storage = platform.apps[FOLDERS.name]
     sources = Sources(provider_config(settings), platform.apps[PROVIDERS.name])
     folder_sync = FolderSync(storage, sources.for_folder, batch_size=settings.sync_batch_size)
-    async with GroupCommitter(storage) as committer:
-        commands = StorageCommands(committer)
-        worker = SyncWorker(
-            folder_sync.run,
-            lambda folder_id, actor: commands.start_sync(folder_id, "full", actor),
-            platform.pool,
-            settings.kafka_bootstrap,
-            namespace=settings.namespace,
-            topic_prefix=settings.topic_prefix,
-            max_parallel=settings.sync_parallel,
-        )
+    committer = await platform.committer(FOLDERS.name)
+    commands = StorageCommands(committer)
+    worker = SyncWorker(
+        folder_sync.run,
+        lambda folder_id, actor: commands.start_sync(folder_id, "full", actor),
+        platform.pool,
+        settings.kafka_bootstrap,
+        namespace=settings.namespace,
+        topic_prefix=settings.topic_prefix,
+        max_parallel=settings.sync_parallel,
+    )
 
-        async def status() -> dict[str, Any]:
-            return {"lag": 0, "running": worker.running(), "completed": worker.completed}
+    async def status() -> dict[str, Any]:
+        return {"lag": 0, "running": worker.running(), "completed": worker.completed}
 
-        await _with_heartbeat(platform, "sync", "sync", status, worker.run())
+    await _with_heartbeat(platform, "sync", "sync", status, worker.run())
 
 
 async def run_album_sync_manager(platform: Platform) -> None:
@@ -349,21 +364,21 @@ async def run_album_sync_manager(platform: Platform) -> None:
     settings = platform.settings
     app = platform.apps[ALBUMS.name]
     reads = AlbumSyncReads(platform.pool)
-    async with GroupCommitter(app) as committer:
-        link_key = keys.invitation_key(platform.keys_dir)
-        albums = AlbumCommands(app, committer, link_key)
-        manager = AlbumSyncManager(albums, reads.ready, reads.files)
+    committer = await platform.committer(ALBUMS.name)
+    link_key = keys.invitation_key(platform.keys_dir)
+    albums = AlbumCommands(app, committer, link_key)
+    manager = AlbumSyncManager(albums, reads.ready, reads.files)
 
-        async def status() -> dict[str, Any]:
-            return {"lag": 0, "updated": manager.updated}
+    async def status() -> dict[str, Any]:
+        return {"lag": 0, "updated": manager.updated}
 
-        work = run_album_sync(
-            manager,
-            settings.kafka_bootstrap,
-            namespace=settings.namespace,
-            topic_prefix=settings.topic_prefix,
-        )
-        await _with_heartbeat(platform, "album-sync", "album-sync", status, work)
+    work = run_album_sync(
+        manager,
+        settings.kafka_bootstrap,
+        namespace=settings.namespace,
+        topic_prefix=settings.topic_prefix,
+    )
+    await _with_heartbeat(platform, "album-sync", "album-sync", status, work)
 
 
 async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from uuid import UUID
 
 from commands.albums import AlbumCommands
-from commands.group_commit import GroupCommitter
 from commands.identity import EmailTaken, GoogleIdentity, IdentityCommands
 from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
@@ -36,40 +35,38 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
         seeded: dict[str, str] = json.loads(marker.read_text())
         _announce(seeded, settings.public_url)
         return seeded
-    async with (
-        GroupCommitter(platform.apps["users"]) as users,
-        GroupCommitter(platform.apps["orgs"]) as orgs,
-        GroupCommitter(platform.apps["folders"]) as folders,
-        GroupCommitter(platform.apps["albums"]) as album_committer,
-    ):
-        identity = IdentityCommands(platform.apps["users"], users, _no_google, _nothing, _nothing)
-        try:
-            user_id = (
-                await identity.register(DEMO_EMAIL, DEMO_PASSWORD, "Demo Photographer")
-            ).aggregate_id
-        except EmailTaken:
-            user_id = (await identity.login(DEMO_EMAIL, DEMO_PASSWORD)).user_id
-        studio = OrganizationCommands(orgs, b"demo-invitations-are-not-sent", timedelta(days=7))
-        org_id = (await studio.create("Demo Studio", user_id)).aggregate_id
-        storage = StorageCommands(folders)
-        folder_id = (
-            await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
+    users = await platform.committer("users")
+    orgs = await platform.committer("orgs")
+    folders = await platform.committer("folders")
+    album_committer = await platform.committer("albums")
+    identity = IdentityCommands(platform.apps["users"], users, _no_google, _nothing, _nothing)
+    try:
+        user_id = (
+            await identity.register(DEMO_EMAIL, DEMO_PASSWORD, "Demo Photographer")
         ).aggregate_id
-        await storage.start_sync(folder_id, "full", str(user_id))
-        albums = AlbumCommands(platform.apps["albums"], album_committer, link_key(platform))
-        album_id = (
-            await albums.create(
-                org_id,
-                "Anna & Ben, June wedding",
-                "Anna Client",
-                "anna@example.com",
-                folder_id,
-                ["wedding"],
-                10,
-                user_id,
-            )
-        ).aggregate_id
-        await albums.change(album_id, lambda album: album.request_sync(str(user_id)))
+    except EmailTaken:
+        user_id = (await identity.login(DEMO_EMAIL, DEMO_PASSWORD)).user_id
+    studio = OrganizationCommands(orgs, b"demo-invitations-are-not-sent", timedelta(days=7))
+    org_id = (await studio.create("Demo Studio", user_id)).aggregate_id
+    storage = StorageCommands(folders)
+    folder_id = (
+        await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
+    ).aggregate_id
+    await storage.start_sync(folder_id, "full", str(user_id))
+    albums = AlbumCommands(platform.apps["albums"], album_committer, link_key(platform))
+    album_id = (
+        await albums.create(
+            org_id,
+            "Anna & Ben, June wedding",
+            "Anna Client",
+            "anna@example.com",
+            folder_id,
+            ["wedding"],
+            10,
+            user_id,
+        )
+    ).aggregate_id
+    await albums.change(album_id, lambda album: album.request_sync(str(user_id)))
     seeded = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
@@ -89,14 +86,14 @@ async def share_demo_album(platform: Platform, seeded: dict[str, str]) -> None:
     if "share_token" in seeded or "album_id" not in seeded:
         return
     album_id = UUID(seeded["album_id"])
-    async with GroupCommitter(platform.apps["albums"]) as committer:
-        albums = AlbumCommands(platform.apps["albums"], committer, link_key(platform))
-        for _ in range(240):
-            album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
-            if album.state != SYNCING:
-                break
-            await asyncio.sleep(0.5)
-        _, token = await albums.share(album_id, None, True, seeded["user_id"])
+    committer = await platform.committer("albums")
+    albums = AlbumCommands(platform.apps["albums"], committer, link_key(platform))
+    for _ in range(240):
+        album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
+        if album.state != SYNCING:
+            break
+        await asyncio.sleep(0.5)
+    _, token = await albums.share(album_id, None, True, seeded["user_id"])
     seeded["share_token"] = token
     marker.write_text(json.dumps(seeded, indent=2))
     _announce(seeded, platform.settings.public_url)

@@ -19,11 +19,18 @@ AES_CIPHER = "eventsourcing.cryptography:AESCipher"
 
 
 def open_application(
-    cls: type[App], settings: Settings, schema: str, cipher_key: str | None = None
+    cls: type[App],
+    settings: Settings,
+    schema: str,
+    cipher_key: str | None = None,
+    copy_from_cache: bool = True,
 ) -> App:
     """Create the schema if needed, then the application (which creates its tables).
 
     With a ``cipher_key`` every stored event is encrypted (AES-GCM) before it is written.
+    ``copy_from_cache=False`` hands commands the cached aggregate itself instead of a deep
+    copy: for large aggregates, written only through the process's one GroupCommitter, which
+    evicts an aggregate whose save failed.
     """
     encryption = {"CIPHER_TOPIC": AES_CIPHER, "CIPHER_KEY": cipher_key} if cipher_key else {}
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -39,6 +46,7 @@ def open_application(
                     "POSTGRES_MAX_OVERFLOW": "4",
                     "CREATE_TABLE": "y",
                     "AGGREGATE_CACHE_MAXSIZE": "10000",
+                    "DEEPCOPY_FROM_AGGREGATE_CACHE": "y" if copy_from_cache else "n",
                     **encryption,
                 }
             )
