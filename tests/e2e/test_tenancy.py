@@ -235,3 +235,28 @@ async def test_the_last_owner_cannot_leave_but_can_hand_over_first(running: Runn
     )
     assert promote.status_code == 200
     assert (await running.http.delete(leave, headers=s.owner.headers)).status_code == 200
+
+
+async def test_a_viewer_cannot_run_a_photographers_commands(running: Running) -> None:
+    s = await studio(running, "Viewers")
+    viewer = await invite_and_join(running, s, "viewer")
+    photographer_commands = [
+        (
+            "POST",
+            f"/api/orgs/{s.org_id}/albums",
+            {"title": "Mine", "client": {"name": "C", "email": "c@example.com"}},
+        ),
+        (
+            "POST",
+            f"/api/orgs/{s.org_id}/storage/folders",
+            {"provider": "local", "location": str(running.world.photos), "name": "Mine"},
+        ),
+        ("POST", f"/api/storage/folders/{s.folder_id}/sync", {"mode": "full"}),
+        ("POST", f"/api/albums/{s.album_id}/share", {}),
+        ("POST", f"/api/albums/{s.album_id}/tags", {"tag": "mine"}),
+    ]
+    for method, url, body in photographer_commands:
+        answer = await running.http.request(method, url, json=body, headers=viewer.headers)
+        assert answer.status_code == 403, f"viewer {method} {url}: {answer.status_code}"
+    album = await running.http.get(f"/api/albums/{s.album_id}", headers=viewer.headers)
+    assert album.status_code == 200  # but may look
