@@ -120,6 +120,13 @@ class Album(Aggregate):
         org_id: UUID
         nonce: str
         token_hash: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no nonce: its link cannot be rebuilt, so it gets none."""
+            state["nonce"] = ""
         expires_at: datetime | None
         allow_download: bool
         actor: str

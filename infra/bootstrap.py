@@ -152,7 +152,7 @@ async def _create_read_tables(pool: asyncpg.Pool) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
         await positions.create_schema(conn)
         for projection in all_projections().values():
-            await projection.create_tables(conn)
+            await positions.upgrade(conn, projection)
 
 
 def required_workers() -> list[tuple[str, str]]:

@@ -82,7 +82,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
         "UPDATE read.albums SET status = 'shared', share_expires_at = $2, allow_download = $3,"
         " share_nonce = $4 WHERE album_id = $1",
         lambda e: (e.aggregate_id, _when(e.data["expires_at"]), e.data["allow_download"],
-                   e.data["nonce"]),
+                   e.data.get("nonce")),
     ),
     "AlbumPhotoSelected": (
         (
@@ -148,6 +148,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
 
 class AlbumsProjection(StatementProjection):
     name: ClassVar[str] = "albums"
+    schema_version: ClassVar[int] = 2  # 2: created_by and share_nonce
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic, FOLDER_SYNC_PROGRESS)
     tables: ClassVar[tuple[str, ...]] = ("read.albums", "read.album_photos", "read.album_comments")
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ALBUM_STATEMENTS

@@ -22,6 +22,8 @@ class Projection(ABC):
     topics: ClassVar[tuple[str, ...]]
     tables: ClassVar[tuple[str, ...]]
     """Qualified table names, dropped by a rebuild."""
+    schema_version: ClassVar[int] = 1
+    """Bump when the tables' layout changes: they are then dropped and replayed at start."""
 
     @abstractmethod
     async def create_tables(self, conn: asyncpg.Connection) -> None: ...

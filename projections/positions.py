@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from broker.envelope import Envelope
+from projections.base import Projection
 
 SCHEMA_DDL = """
 CREATE SCHEMA IF NOT EXISTS read;
@@ -148,3 +149,30 @@ async def caught_up(
         version,
     )
     return int(count) >= len(projections)
+
+
+async def upgrade(conn: asyncpg.Connection, projection: Projection) -> None:
+    """Create the projection's tables; if their layout changed, drop them to be replayed.
+
+    Read tables are disposable: a projection whose ``schema_version`` differs from the one its
+    tables were made with (or whose tables predate versioning) starts again from the first
+    event, which its worker then replays from Kafka.
+    """
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS read.projection_schemas ("
+        " projection text PRIMARY KEY, version int NOT NULL)"
+    )
+    made = await conn.fetchval(
+        "SELECT version FROM read.projection_schemas WHERE projection = $1", projection.name
+    )
+    existing = [t for t in projection.tables if await conn.fetchval("SELECT to_regclass($1)", t)]
+    if made != projection.schema_version and (made is not None or existing):
+        await projection.drop_tables(conn)
+        await forget(conn, projection.name)
+    await projection.create_tables(conn)
+    await conn.execute(
+        "INSERT INTO read.projection_schemas (projection, version) VALUES ($1, $2) "
+        "ON CONFLICT (projection) DO UPDATE SET version = EXCLUDED.version",
+        projection.name,
+        projection.schema_version,
+    )
