@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
+from broker.consumers import keep_running
+from broker.consumers import lag as consumer_lag
 from broker.envelope import Envelope, decode
 from broker.topics import ORGS
 
@@ -145,24 +147,9 @@ class SenderConsumer:
 
     def lag(self) -> int:
         """Messages on the assigned partitions not handled yet."""
-        consumer = self._consumer
-        if consumer is None:
-            return 0
-        total = 0
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is not None:
-                total += max(0, high - self._reached.get(tp, 0))
-        return total
+        return consumer_lag(self._consumer, self._reached)
 
 
 async def run_forever(worker: SenderConsumer, restart_delay: float = 2.0) -> None:
     """Keep the worker running: after a Kafka failure it resumes from the committed offsets."""
-    while True:
-        try:
-            await worker.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sender consumer failed; restarting from committed offsets")
-            await asyncio.sleep(restart_delay)
+    await keep_running(worker.run, "sender consumer", restart_delay=restart_delay)

@@ -81,8 +81,12 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     "AlbumShared": (
         "UPDATE read.albums SET status = 'shared', share_expires_at = $2, allow_download = $3,"
         " share_nonce = $4 WHERE album_id = $1",
-        lambda e: (e.aggregate_id, _when(e.data["expires_at"]), e.data["allow_download"],
-                   e.data.get("nonce")),
+        lambda e: (
+            e.aggregate_id,
+            _when(e.data["expires_at"]),
+            e.data["allow_download"],
+            e.data.get("nonce"),
+        ),
     ),
     "AlbumPhotoSelected": (
         (

@@ -7,12 +7,13 @@ every assignment the worker seeks to the offsets stored beside the read rows.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
+from broker.consumers import keep_running
+from broker.consumers import lag as consumer_lag
 from projections import positions
 from projections.applier import apply_records
 from projections.base import Projection
@@ -101,27 +102,13 @@ class ProjectionWorker:
 
     def lag(self) -> int:
         """Messages on the assigned partitions that this worker has not consumed yet."""
-        consumer = self._consumer
-        if consumer is None:
-            return 0
-        total = 0
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is not None:
-                total += max(0, high - self._consumed.get(tp, 0))
-        return total
+        return consumer_lag(self._consumer, self._consumed)
 
 
 async def run_forever(worker: ProjectionWorker, restart_delay: float = 2.0) -> None:
     """Keep a worker running: a failed batch is retried from the stored offsets, never skipped."""
-    while True:
-        try:
-            await worker.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            worker.failure = f"{type(error).__name__}: {error}"
-            log.exception(
-                "projection %s failed; restarting from stored offsets", worker.projection.name
-            )
-            await asyncio.sleep(restart_delay)
+
+    def failed(error: Exception) -> None:
+        worker.failure = f"{type(error).__name__}: {error}"
+
+    await keep_running(worker.run, f"projection {worker.projection.name}", failed, restart_delay)
