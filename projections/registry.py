@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.album_activity import AlbumActivityProjection
 from projections.albums import AlbumsProjection
 from projections.base import Projection
 from projections.files import FilesProjection
@@ -25,6 +26,7 @@ def all_projections() -> dict[str, Projection]:
             FilesProjection(),
             StorageAuditProjection(),
             AlbumsProjection(),
+            AlbumActivityProjection(),
         )
     }
 

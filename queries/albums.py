@@ -9,6 +9,7 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -304,6 +305,23 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             )
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "comment_id"]))
 
+    async def activity(request: Request) -> Response:
+        query = read_query(request, PageQuery)
+        _, row = await album_row(request, Action.VIEW)
+        after = decode_cursor(query.cursor)
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_id, activity, actor, occurred_at, details FROM read.album_activity "
+                "WHERE album_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
+                "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
+                row["album_id"],
+                after[0] if after else None,
+                after[1] if after else None,
+                query.limit + 1,
+            )
+        items = [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]
+        return json(page(items, query.limit, ["occurred_at", "event_id"]))
+
     async def export(request: Request) -> Response:
         query = read_query(request, ExportQuery)
         _, row = await album_row(request, Action.VIEW)
@@ -426,6 +444,16 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             "The album's photos",
             "albums",
             response=AlbumPhoto,
+            query=PageQuery,
+            paged=True,
+            errors=(401, 404, 409, 422),
+        ),
+        Endpoint(
+            "GET",
+            f"{base}/activity",
+            activity,
+            "What happened to the album, and who did it",
+            "albums",
             query=PageQuery,
             paged=True,
             errors=(401, 404, 409, 422),

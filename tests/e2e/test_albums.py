@@ -131,6 +131,25 @@ async def test_the_whole_path_from_sync_to_approval(running: Running) -> None:
     rows = {p["photo_id"]: p for p in await studio.photos(album_id)}
     assert rows[picked[0]]["rating"] == 5 and rows[picked[0]]["color"] == "green"
     assert {rows[p]["proc_status"] for p in picked} == {"edited"}
+    activity = [
+        a["activity"] for a in (await studio.get(f"/api/albums/{album_id}/activity"))["items"]
+    ]
+    assert activity == [
+        "created",
+        "sync requested",
+        "photos updated",
+        "shared",
+        "commented",
+        "submit",
+        "start_editing",
+        "editing status",
+        "editing status",
+        "deliver",
+        "request_changes",
+        "start_editing",
+        "deliver",
+        "approve",
+    ]
     comments = (await studio.get(f"/api/albums/{album_id}/comments"))["items"]
     assert [c["text"] for c in comments] == ["Warmer, please"]
     lightroom = await running.http.get(

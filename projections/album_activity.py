@@ -1,0 +1,76 @@
+"""Read table ``read.album_activity``: what happened to each album, who did it, newest last.
+
+One row per workflow step, share, sync, comment and editing status; picks and ratings are
+summed into the album's counts instead, so a client clicking through 300 photos does not bury
+the steps that matter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import asyncpg
+import orjson
+
+from broker.envelope import Envelope
+from broker.topics import ALBUMS
+from projections.base import Statement, StatementProjection
+
+INSERT = (
+    "INSERT INTO read.album_activity (event_id, album_id, org_id, activity, actor, occurred_at,"
+    " details) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _row(activity: str | None, *fields: str) -> Statement:
+    def arguments(e: Envelope) -> tuple[Any, ...]:
+        name = activity or str(e.data.get("command"))
+        details = {f: e.data.get(f) for f in fields}
+        return (
+            e.id,
+            e.aggregate_id,
+            e.org_id,
+            name,
+            e.actor,
+            e.occurred_at,
+            orjson.dumps(details, default=str).decode(),
+        )
+
+    return INSERT, arguments
+
+
+ACTIVITY_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
+    "AlbumCreated": _row("created", "title"),
+    "AlbumSyncRequested": _row("sync requested", "folder_id"),
+    "AlbumSyncFinished": _row("photos updated", "photo_count"),
+    "AlbumShared": _row("shared", "expires_at", "allow_download"),
+    "AlbumCommentAdded": _row("commented", "photo_id", "author", "text"),
+    "AlbumStateChanged": _row(None, "state", "note"),
+    "AlbumProcStatusSet": _row("editing status", "photo_id", "status"),
+    "AlbumTagged": _row("tagged", "tags"),
+}
+
+
+class AlbumActivityProjection(StatementProjection):
+    name: ClassVar[str] = "album_activity"
+    topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic,)
+    tables: ClassVar[tuple[str, ...]] = ("read.album_activity",)
+    statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ACTIVITY_STATEMENTS
+
+    async def create_tables(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            """
+            CREATE SCHEMA IF NOT EXISTS read;
+            CREATE TABLE IF NOT EXISTS read.album_activity (
+                event_id uuid PRIMARY KEY,
+                album_id uuid NOT NULL,
+                org_id uuid NOT NULL,
+                activity text NOT NULL,
+                actor text,
+                occurred_at timestamptz NOT NULL,
+                details jsonb NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS album_activity_idx
+                ON read.album_activity (album_id, occurred_at, event_id);
+            """
+        )
