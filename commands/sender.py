@@ -32,7 +32,7 @@ import logging
 import random
 import re
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -121,6 +121,9 @@ AlbumInfo = Callable[[UUID, int], Awaitable[Mapping[str, object] | None]]
 """An album's title, client_name, client_email, photographer_email, selection_count and
 share_nonce, from the read tables."""
 ALBUM_STEP = "AlbumStateChanged"
+ALBUM_DIGEST = "AlbumActivityDigest"
+AlbumComments = Callable[[UUID, datetime, datetime], Awaitable[Sequence[Mapping[str, object]]]]
+"""The client comments an album received in a period (author, text, photo name)."""
 ALBUM_MAILS = {
     "submit": "album_submitted",
     "request_changes": "album_changes_requested",
@@ -177,6 +180,7 @@ class SenderService:
         *,
         studio_name: StudioName | None = None,
         album_info: AlbumInfo | None = None,
+        album_comments: AlbumComments | None = None,
         mail_domain: str = "photoflow.local",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
@@ -189,6 +193,7 @@ class SenderService:
         self._retry = retry or RetryPolicy()
         self._studio_name = studio_name
         self._album_info = album_info
+        self._album_comments = album_comments
         self._mail_domain = mail_domain
         self._now = now
         self._rng = rng or random.Random()
@@ -196,6 +201,7 @@ class SenderService:
         self._composers: dict[str, Callable[[Envelope], Awaitable[Message | None]]] = {
             INVITATION_SENT: self._invitation,
             ALBUM_STEP: self._album_step,
+            ALBUM_DIGEST: self._album_digest,
         }
 
     async def handle(self, envelope: Envelope) -> None:
@@ -271,6 +277,26 @@ class SenderService:
             )
             return None
         return Message(kind, recipient, self._renderer.render(kind, context), secrets)
+
+    async def _album_digest(self, envelope: Envelope) -> Message | None:
+        """One mail per album and period listing the client's comments, not one per click."""
+        if self._album_info is None or self._album_comments is None:
+            return None
+        start = datetime.fromisoformat(str(envelope.data["start"]))
+        end = datetime.fromisoformat(str(envelope.data["end"]))
+        comments = await self._album_comments(envelope.aggregate_id, start, end)
+        info = await self._album_info(envelope.aggregate_id, 0)
+        if not comments or info is None or not info.get("photographer_email"):
+            return None
+        context = {
+            **info,
+            "comments": comments,
+            "link": f"{self._public_url}/albums/{envelope.aggregate_id}",
+        }
+        recipient = normalise_email(str(info["photographer_email"]))
+        return Message(
+            "album_digest", recipient, self._renderer.render("album_digest", context), ()
+        )
 
     async def _studio(self, org_id: UUID) -> str | None:
         if self._studio_name is None:

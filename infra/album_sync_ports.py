@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -25,7 +26,7 @@ class AlbumSyncReads:
     async def ready(self) -> list[tuple[UUID, UUID]]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(READY)
-        return [(r["album_id"], r["folder_id"]) for r in rows]
+        return [(UUID(str(r["album_id"])), UUID(str(r["folder_id"]))) for r in rows]
 
     async def files(self, folder_id: UUID) -> list[tuple[str, str]]:
         async with self._pool.acquire() as conn:
@@ -58,3 +59,36 @@ class AlbumMailFacts:
                 if asyncio.get_running_loop().time() > deadline:
                     return dict(row) if row is not None else None
                 await asyncio.sleep(0.05)
+
+
+class DigestReads:
+    """The client comments an album received in a period, from the Photoflow read tables."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def albums_with_comments(self, start: datetime, end: datetime) -> list[tuple[UUID, UUID]]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT c.album_id, a.org_id FROM read.album_comments c "
+                "JOIN read.albums a USING (album_id) WHERE c.created_at >= $1 "
+                "AND c.created_at < $2 AND c.author LIKE 'client:%'",
+                start,
+                end,
+            )
+        return [(UUID(str(r["album_id"])), UUID(str(r["org_id"]))) for r in rows]
+
+    async def comments(
+        self, album_id: UUID, start: datetime, end: datetime
+    ) -> list[dict[str, object]]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT c.author, c.text, p.name FROM read.album_comments c "
+                "LEFT JOIN read.album_photos p USING (photo_id) WHERE c.album_id = $1 "
+                "AND c.created_at >= $2 AND c.created_at < $3 AND c.author LIKE 'client:%' "
+                "ORDER BY c.created_at",
+                album_id,
+                start,
+                end,
+            )
+        return [dict(r) for r in rows]

@@ -32,6 +32,7 @@ from broker.sync_consumer import SyncWorker
 from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
 from commands.album_sync import AlbumSyncManager
 from commands.albums import AlbumCommands, AlbumsApplication
+from commands.digest import digest_forever
 from commands.folder_sync import FolderSync
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
@@ -41,7 +42,7 @@ from commands.providers import ProviderApplication, ProviderCommands
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
 from infra import keys
-from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads
+from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, open_application
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
@@ -293,7 +294,8 @@ def _mailer(settings: Settings) -> Mailer:
 
 
 async def run_sender(platform: Platform) -> None:
-    """Mail for the events that call for one (invitations), each sent once."""
+    """Mail for the events that call for one, each sent once, and the client-activity digest."""
+    digests = DigestReads(platform.pool)
     settings = platform.settings
 
     async def studio_name(org_id: UUID) -> str | None:
@@ -315,6 +317,7 @@ async def run_sender(platform: Platform) -> None:
         ),
         studio_name=studio_name,
         album_info=AlbumMailFacts(platform.pool).lookup,
+        album_comments=digests.comments,
         mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
     )
     consumer = SenderConsumer(
@@ -332,7 +335,11 @@ async def run_sender(platform: Platform) -> None:
             "failures": consumer.failures,
         }
 
-    await _with_heartbeat(platform, "sender", "sender", status, keep_sending(consumer))
+    period = timedelta(seconds=settings.digest_seconds)
+    work = asyncio.gather(
+        keep_sending(consumer), digest_forever(service.handle, digests.albums_with_comments, period)
+    )
+    await _with_heartbeat(platform, "sender", "sender", status, work)
 
 
 async def run_sync_worker(platform: Platform) -> None:

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     sender_max_attempts: int = Field(default=5, ge=1)
+    digest_seconds: float = Field(default=1800, gt=0, description="Client-activity digest period.")
     sender_retry_base_seconds: float = Field(default=1.0, gt=0)
     sender_retry_max_seconds: float = Field(default=60.0, gt=0)
     auth_rate_limit: int = Field(default=30, ge=1, description="Auth requests per IP a minute.")

@@ -42,6 +42,7 @@ async def running(stack: None) -> AsyncIterator[Running]:
                 google_certs_url=google.certs_url,
                 mailbox_dir=str(world.mailbox),
                 local_roots=str(world.photos),
+                digest_seconds="3",
             )
             async with running_platform(world, process, google) as running:
                 yield running

@@ -292,3 +292,37 @@ async def test_the_photographer_and_the_client_are_told_once_at_each_step(
     assert link is not None
     opened = await running.http.get(f"/api/share/{link.group(1)}")
     assert opened.status_code == 200 and opened.json()["album"]["status"] == "delivered"
+
+
+async def test_client_comments_reach_the_photographer_as_a_digest_not_a_mail_each(
+    running: Running,
+) -> None:
+    studio = await Studio.open(running, photos=2)
+    album_id = await studio.synced_album()
+    photo = (await studio.photos(album_id))[0]["photo_id"]
+    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    notes = [f"note {i}" for i in range(6)]
+    for note in notes:
+        answer = await running.http.post(
+            f"/api/share/{token}/photos/{photo}/comments", json={"text": note}
+        )
+        assert answer.status_code == 201
+    mailbox = running.world.mailbox
+
+    async def digested() -> str:
+        return "\n".join(
+            text_of(m)
+            for m in messages_to(mailbox, studio.owner.email)
+            if "New comments" in str(m["Subject"])
+        )
+
+    await eventually(
+        digested,
+        lambda text: all(n in text for n in notes),
+        timeout=30,
+        what="every comment in a digest",
+    )
+    digests = [
+        m for m in messages_to(mailbox, studio.owner.email) if "New comments" in str(m["Subject"])
+    ]
+    assert 1 <= len(digests) <= 2, "one digest per period, not one mail per comment"
