@@ -20,7 +20,7 @@ from domains.policies import Action
 from queries import consistency
 from queries.auth import Principal, principal_of
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, decode_cursor, page
+from queries.paging import PageQuery, cursor_pair, decode_cursor, page
 from queries.ports import AlbumCommandsPort, WriteResult
 from queries.problems import invalid, not_found
 from queries.routing import Endpoint, json
@@ -242,8 +242,7 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
                 query.status,
                 query.tag,
                 like,
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         result = page([_album(r) for r in rows], query.limit, ["created_at", "album_id"])
@@ -299,8 +298,7 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
                 "WHERE album_id = $1 AND ($2::text IS NULL OR (created_at, comment_id) > "
                 "($2::timestamptz, $3::uuid)) ORDER BY created_at, comment_id LIMIT $4",
                 row["album_id"],
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "comment_id"]))
@@ -315,8 +313,7 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
                 "WHERE album_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
                 "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
                 row["album_id"],
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         items = [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]

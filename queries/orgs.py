@@ -21,7 +21,7 @@ from domains.policies import Action, Role
 from queries import consistency
 from queries.auth import Principal, principal_of
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, decode_cursor, page
+from queries.paging import PageQuery, cursor_pair, decode_cursor, page
 from queries.ports import OrgCommandsPort, WriteResult
 from queries.problems import Problem, invalid, not_found
 from queries.routing import Endpoint, json
@@ -167,8 +167,7 @@ def org_endpoints(
                 "AND ($2::timestamptz IS NULL OR (created_at, org_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, org_id LIMIT $4",
                 list(principal.roles or ()),
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "org_id"]))
@@ -185,8 +184,7 @@ def org_endpoints(
                 "AND ($2::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($2, $3::uuid)) "
                 "ORDER BY m.joined_at, m.user_id LIMIT $4",
                 org_id,
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["joined_at", "user_id"]))
@@ -209,8 +207,7 @@ def org_endpoints(
                 "AND ($2::timestamptz IS NULL OR (created_at, invitation_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, invitation_id LIMIT $4",
                 org_id,
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["created_at", "invitation_id"]))

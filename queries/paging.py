@@ -7,6 +7,7 @@ repeats a row when rows are added while a client pages.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -41,6 +42,15 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(key, list):
         raise invalid([{"field": "query.cursor", "message": "not a cursor from this API"}])
     return key
+
+
+def cursor_pair(key: Sequence[Any] | None) -> tuple[Any, Any]:
+    """A two-part cursor as query arguments; (None, None) for the first page."""
+    if key is None:
+        return None, None
+    if len(key) != 2:
+        raise invalid([{"field": "query.cursor", "message": "not a cursor from this API"}])
+    return key[0], key[1]
 
 
 def page(items: list[dict[str, Any]], limit: int, key: list[str]) -> dict[str, Any]:

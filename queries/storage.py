@@ -17,7 +17,7 @@ from domains.policies import Action
 from queries import consistency
 from queries.auth import Principal, principal_of
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, decode_cursor, page
+from queries.paging import PageQuery, cursor_pair, decode_cursor, page
 from queries.ports import StorageCommandsPort
 from queries.problems import invalid, not_found
 from queries.routing import Endpoint, json
@@ -181,8 +181,7 @@ def storage_endpoints(
                 "AND ($2::text IS NULL OR (created_at, folder_id) > ($2::timestamptz, $3::uuid))"
                 " ORDER BY created_at, folder_id LIMIT $4",
                 org_id,
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         items = [folder_view(r) | {"created_at": r["created_at"]} for r in rows]
@@ -236,8 +235,7 @@ def storage_endpoints(
                 "WHERE folder_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
                 "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
                 row["folder_id"],
-                after[0] if after else None,
-                after[1] if after else None,
+                *cursor_pair(after),
                 query.limit + 1,
             )
         return json(page([dict(r) for r in rows], query.limit, ["occurred_at", "event_id"]))
