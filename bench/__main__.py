@@ -14,6 +14,7 @@ import uvloop
 from bench import albums, commands, freshness, rebuild, relay, signin, storage
 from bench.cpu import OTHER_WARNING, take_worst_other
 from bench.report import Figure, machine, print_figure, revision, say, summary_table
+from infra.gc_tuning import tune_gc
 from infra.stack import ensure_up
 from tests.support.world import REPO, World, new_world
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     # so far is removed by its own finally block instead of being left behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     ensure_up()
+    tune_gc()  # the code measured in this process runs with the platform's GC settings
     say(machine())
     say(f"code: {revision(REPO)} at {REPO}")
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import socket
 import sys
@@ -37,6 +36,7 @@ from infra.bootstrap import (
     serve_api,
 )
 from infra.demo import seed_demo, share_demo_album
+from infra.gc_tuning import tune_gc
 from infra.settings import Settings
 from projections.rebuild import rebuild
 from projections.registry import all_projections
@@ -111,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def go() -> None:
         async with open_platform(settings) as platform:
-            # Everything built so far lives as long as the process: keep the collector off it,
-            # and collect young objects less often. Full collections of the start-up heap were
-            # the 50-60 ms pauses behind the command p99 (measured by make bench).
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 100)
+            tune_gc()
             if args.role in ("run", "api"):
                 s = platform.settings
                 print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
