@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
+from uuid import UUID
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
@@ -25,13 +26,21 @@ def rebuild_lock_key(projection: str) -> int:
 
 
 async def apply_records(
-    pool: asyncpg.Pool, projection: Projection, records: Records, *, rebuilding: bool = False
+    pool: asyncpg.Pool,
+    projection: Projection,
+    records: Records,
+    *,
+    rebuilding: dict[UUID, int] | None = None,
 ) -> int:
-    """Apply the records not yet consumed; return how many events were new to the projection."""
+    """Apply the records not yet consumed; return how many events were new to the projection.
+
+    ``rebuilding`` is a rebuild's own record of the versions it applied (its tables started
+    empty, and it holds the projection's lock alone), used instead of looking them up.
+    """
     if not any(records.values()):
         return 0
     async with pool.acquire() as conn, conn.transaction():
-        if not rebuilding:
+        if rebuilding is None:
             await conn.execute(
                 "SELECT pg_advisory_xact_lock_shared($1)", rebuild_lock_key(projection.name)
             )
@@ -46,7 +55,10 @@ async def apply_records(
                 reached[(tp.topic, tp.partition)] = batch[-1].offset + 1
         if not reached:
             return 0
-        new = await positions.keep_unseen(conn, projection.name, fresh)
+        if rebuilding is None:
+            new = await positions.keep_unseen(conn, projection.name, fresh)
+        else:  # the tables started empty: the versions applied are the ones this rebuild saw
+            new = positions.newer_than(rebuilding, fresh)
         if new:
             await projection.apply(conn, new)
             await positions.record_versions(conn, projection.name, new)

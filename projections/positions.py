@@ -105,7 +105,11 @@ async def keep_unseen(
         projection,
         ids,
     )
-    seen: dict[UUID, int] = {r["aggregate_id"]: r["version"] for r in rows}
+    return newer_than({r["aggregate_id"]: r["version"] for r in rows}, events)
+
+
+def newer_than(seen: dict[UUID, int], events: Sequence[Envelope]) -> list[Envelope]:
+    """The events past the versions ``seen`` (which it advances), in the order given."""
     unseen: list[Envelope] = []
     for event in events:
         if event.version > seen.get(event.aggregate_id, 0):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -89,6 +90,7 @@ async def _replay(
         remaining = {tp for tp in partitions if end[tp] > first[tp]}
         total = sum(end[tp] - first[tp] for tp in partitions)
         events = applied = 0
+        seen: dict[UUID, int] = {}  # aggregate -> version applied, across batches
         with tqdm(
             total=total,
             unit="ev",
@@ -102,7 +104,7 @@ async def _replay(
                     tp: [r for r in records if r.offset < end[tp]]
                     for tp, records in fetched.items()
                 }
-                applied += await apply_records(pool, projection, batch, rebuilding=True)
+                applied += await apply_records(pool, projection, batch, rebuilding=seen)
                 for tp, records in batch.items():
                     events += len(records)
                     bar.update(len(records))
