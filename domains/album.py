@@ -127,6 +127,7 @@ class Album(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 had no nonce: its link cannot be rebuilt, so it gets none."""
             state["nonce"] = ""
+
         expires_at: datetime | None
         allow_download: bool
         actor: str
