@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable
 from uuid import UUID, uuid4
 
-import asyncpg
-
 from bench.http import HttpConnection
+from bench.pages import page_latencies
 from bench.processes import serving
 from bench.report import Figure, Latencies, Stopwatch, say
 from commands.albums import AlbumCommands, AlbumsApplication
@@ -25,10 +24,12 @@ from infra.bootstrap import open_platform
 from infra.eventstore import open_application
 from projections.albums import AlbumsProjection
 from projections.rebuild import rebuild
+from queries.albums import PHOTOS_AFTER
 from tests.support.relaying import publish_everything
 from tests.support.world import World
 
 NAME = "albums"
+ALBUM_KEYS = "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1"
 LINK_KEY = b"bench-link-key-bench-link-key-32"
 
 
@@ -91,7 +92,12 @@ async def run(world: World, quick: bool) -> list[Figure]:
             topic_prefix=world.settings.topic_prefix,
             progress=False,
         )
-        pages = await page_latencies(platform.pool, uuid_of(album_id))
+        pages = await page_latencies(
+            platform.pool,
+            "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1",
+            PHOTOS_AFTER,
+            uuid_of(album_id),
+        )
         say(f"  photos page at {photos:,}: {pages.describe()}")
 
     host, port = world.settings.http_host, world.settings.http_port
@@ -157,25 +163,3 @@ def picker(photo: UUID) -> Callable[[Album], None]:
 
 def uuid_of(text: str) -> UUID:
     return UUID(text)
-
-
-async def page_latencies(pool: asyncpg.Pool, album_id: UUID) -> Latencies:
-    async with pool.acquire() as conn:
-        keys = await conn.fetch(
-            "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1", album_id
-        )
-        rng = random.Random(5)
-        samples = []
-        for _ in range(500):
-            cursor = rng.choice(keys)
-            started = time.perf_counter()
-            await conn.fetch(
-                "SELECT photo_id, file_id, name, cardinality(picked_by) > 0 AS selected, rating,"
-                " color, comment_count, proc_status FROM read.album_photos WHERE album_id = $1"
-                " AND (name, photo_id) > ($2, $3) ORDER BY name, photo_id LIMIT 51",
-                album_id,
-                cursor["name"],
-                cursor["photo_id"],
-            )
-            samples.append(time.perf_counter() - started)
-    return Latencies(samples)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import subprocess
 import sys
 import time
@@ -20,8 +19,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from bench.pages import page_latencies
 from bench.processes import stop
-from bench.report import Figure, Latencies, Stopwatch, say
+from bench.report import Figure, Stopwatch, say
 from commands.group_commit import GroupCommitter
 from commands.providers import ProviderCommands
 from commands.storage import StorageCommands
@@ -34,7 +34,7 @@ from tests.support.relaying import publish_everything
 from tests.support.world import REPO, World
 
 NAME = "storage"
-PAGE_SQL = PHOTOS_AFTER
+FILE_KEYS = "SELECT path, name, file_id FROM read.files WHERE folder_id = $1"
 
 
 def start_drive(images: int) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
@@ -132,7 +132,12 @@ async def run(world: World, quick: bool) -> list[Figure]:
                 topic_prefix=world.settings.topic_prefix,
                 progress=False,
             )
-            pages = await page_latencies(platform.pool, folder_id)
+            pages = await page_latencies(
+                platform.pool,
+                "SELECT path, name, file_id FROM read.files WHERE folder_id = $1",
+                PHOTOS_AFTER,
+                folder_id,
+            )
     finally:
         drive_proc.terminate()
         drive_proc.wait(timeout=15)
@@ -158,20 +163,3 @@ async def run(world: World, quick: bool) -> list[Figure]:
             detail=f"{len(pages.samples)} pages of 50 at random cursors, the route's query",
         ),
     ]
-
-
-async def page_latencies(pool: asyncpg.Pool, folder_id: UUID) -> Latencies:
-    async with pool.acquire() as conn:
-        keys = await conn.fetch(
-            "SELECT path, name, file_id FROM read.files WHERE folder_id = $1", folder_id
-        )
-        rng = random.Random(5)
-        samples = []
-        for _ in range(500):
-            cursor = rng.choice(keys)
-            started = time.perf_counter()
-            await conn.fetch(
-                PAGE_SQL, folder_id, cursor["path"], cursor["name"], cursor["file_id"], 51
-            )
-            samples.append(time.perf_counter() - started)
-    return Latencies(samples)

@@ -18,7 +18,7 @@ from broker.topics import ALBUMS
 from domains.album import COLORS, PROC_STATUSES
 from domains.policies import Action
 from queries import consistency
-from queries.auth import Principal, principal_of
+from queries.auth import Principal, principal_of, studio_resource
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery, cursor_pair, decode_cursor, page
 from queries.ports import AlbumCommandsPort, WriteResult
@@ -180,16 +180,8 @@ def _guest(request: Request) -> str:
 
 def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int) -> list[Endpoint]:
     async def album_row(request: Request, action: Action) -> tuple[Principal, asyncpg.Record]:
-        album_id = path_uuid(request, "album_id")
-        principal = await principal_of(request)
-        async with pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"SELECT {ALBUM_COLUMNS} FROM read.albums WHERE album_id = $1", album_id
-            )
-        if row is None or not principal.may_see(row["org_id"]):
-            raise not_found(f"Album {album_id} was not found")
-        principal.require(row["org_id"], action)
-        return principal, row
+        sql = f"SELECT {ALBUM_COLUMNS} FROM read.albums WHERE album_id = $1"
+        return await studio_resource(request, pool, sql, "album_id", "Album", action)
 
     async def photos_page(request: Request, album_id: UUID) -> dict[str, Any]:
         query = read_query(request, PageQuery)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from domains.policies import Action, Role, allows
 from queries import consistency
+from queries.bodies import path_uuid
 from queries.problems import Problem, not_found
 
 
@@ -140,3 +141,21 @@ async def principal_of(request: Request, roles: bool = True) -> Principal:
     principal = await authenticator.authenticate(request, with_roles=roles)
     request.state.principal = principal
     return principal
+
+
+async def studio_resource(
+    request: Request, pool: asyncpg.Pool, sql: str, id_param: str, kind: str, action: Action
+) -> tuple[Principal, asyncpg.Record]:
+    """The row ``sql`` finds for the path's id, if the caller's role in its studio allows
+    ``action``: 404 when there is none or the caller is not in its studio, 403 for the role.
+
+    ``sql`` selects at least ``org_id`` and takes the id as ``$1``.
+    """
+    resource_id = path_uuid(request, id_param)
+    principal = await principal_of(request)
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(sql, resource_id)
+    if row is None or not principal.may_see(row["org_id"]):
+        raise not_found(f"{kind} {resource_id} was not found")
+    principal.require(row["org_id"], action)
+    return principal, row

@@ -15,11 +15,11 @@ from starlette.responses import Response
 from broker.topics import FOLDERS
 from domains.policies import Action
 from queries import consistency
-from queries.auth import Principal, principal_of
+from queries.auth import Principal, principal_of, studio_resource
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery, cursor_pair, decode_cursor, page
 from queries.ports import StorageCommandsPort
-from queries.problems import invalid, not_found
+from queries.problems import invalid
 from queries.routing import Endpoint, json
 
 LocationCheck = Callable[[str, str], Awaitable[None]]
@@ -138,16 +138,8 @@ def storage_endpoints(
 ) -> list[Endpoint]:
     async def folder_row(request: Request, action: Action) -> tuple[Principal, asyncpg.Record]:
         """The folder of the path, if the caller's role in its studio allows ``action``."""
-        folder_id = path_uuid(request, "folder_id")
-        principal = await principal_of(request)
-        async with pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"SELECT {FOLDER_COLUMNS} FROM read.folders WHERE folder_id = $1", folder_id
-            )
-        if row is None or not principal.may_see(row["org_id"]):
-            raise not_found(f"Folder {folder_id} was not found")
-        principal.require(row["org_id"], action)
-        return principal, row
+        sql = f"SELECT {FOLDER_COLUMNS} FROM read.folders WHERE folder_id = $1"
+        return await studio_resource(request, pool, sql, "folder_id", "Folder", action)
 
     async def register(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
