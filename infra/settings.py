@@ -70,8 +70,39 @@ class Settings(BaseSettings):
     user_rate_limit: int = Field(default=1200, ge=1, description="Requests per user a minute.")
     instance: str = Field(default="", description="Names this process in heartbeats.")
 
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed; "
+        "from anyone else the header is ignored.",
+    )
+    allowed_private_endpoints: str = Field(
+        default="",
+        description="Comma-separated hosts or networks a studio endpoint may name although "
+        "they are private, loopback or link-local (tests: moto on 127.0.0.1).",
+    )
+    login_failures_per_account: int = Field(
+        default=10, ge=1, description="Failed sign-ins per account in 15 minutes."
+    )
+    consumer_attempts: int = Field(
+        default=3, ge=1, description="Tries of a message that fails the same way before it parks."
+    )
+    consumer_retry_base_seconds: float = Field(default=0.5, gt=0)
+    consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
+    watchdog_seconds: float = Field(
+        default=60.0, gt=0, description="A consumer with lag and no progress this long is recreated."
+    )
+    database_timeout_seconds: float = Field(
+        default=4.0, gt=0, description="Connect and statement timeout: a command answers 503 in time."
+    )
+
     def local_root_paths(self) -> list[Path]:
         return [Path(p).expanduser().resolve() for p in self.local_roots.split(":") if p.strip()]
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    def allowed_private_list(self) -> list[str]:
+        return [p.strip() for p in self.allowed_private_endpoints.split(",") if p.strip()]
 
     def postgres_parts(self) -> dict[str, str]:
         """The database URL split into the ``POSTGRES_*`` keys the eventsourcing library reads."""

@@ -25,6 +25,7 @@ from queries.gate import RedisRateLimit, with_gate
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.orgs import org_endpoints
+from queries.outages import is_outage, unavailable
 from queries.ports import (
     AlbumCommandsPort,
     EventHistoryPort,
@@ -116,6 +117,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_outage(exc):
+        log.warning("%s %s: a dependency is down (%s)", request.method, request.url.path, exc)
+        return render(unavailable(), request)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return render(
         Problem(
