@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ from queries.docs import doc_endpoints
 from queries.gate import RedisRateLimit, with_gate
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
+from queries.login_throttle import FailedLogins
 from queries.orgs import org_endpoints
 from queries.outages import is_outage, unavailable
 from queries.ports import (
@@ -37,7 +38,7 @@ from queries.ports import (
 )
 from queries.problems import Problem, from_domain, render
 from queries.providers import provider_endpoints
-from queries.routing import routes
+from queries.routing import Endpoint, routes
 from queries.storage import LocationCheck, storage_endpoints
 
 log = logging.getLogger(__name__)
@@ -66,19 +67,32 @@ class ApiParts:
     namespace: str
     max_body_bytes: int
     consistency_wait_seconds: float
+    login_failures_per_account: int = 10
 
 
 def build_app(parts: ApiParts) -> ASGIApp:
     wait = parts.consistency_wait_seconds
     endpoints = [
-        *health_endpoints(
-            parts.pool, parts.redis, parts.kafka_admin, parts.required_workers, parts.namespace
+        *_health_answers_its_report(
+            health_endpoints(
+                parts.pool, parts.redis, parts.kafka_admin, parts.required_workers, parts.namespace
+            )
         ),
-        *identity_endpoints(parts.identity, parts.tokens, parts.pool, parts.max_body_bytes, wait),
-        *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait),
-        *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait),
-        *storage_endpoints(parts.storage, parts.check_location, parts.pool, parts.max_body_bytes),
-        *album_endpoints(parts.albums, parts.pool, parts.max_body_bytes),
+        *identity_endpoints(
+            parts.identity,
+            parts.tokens,
+            parts.pool,
+            parts.max_body_bytes,
+            wait,
+            parts.history,
+            FailedLogins(parts.redis, parts.namespace, parts.login_failures_per_account),
+        ),
+        *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait, parts.history),
+        *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait, parts.history),
+        *storage_endpoints(
+            parts.storage, parts.check_location, parts.pool, parts.max_body_bytes, parts.history
+        ),
+        *album_endpoints(parts.albums, parts.pool, parts.max_body_bytes, parts.history),
         *audit_endpoints(parts.history),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
@@ -93,6 +107,15 @@ def build_app(parts: ApiParts) -> ASGIApp:
     )
     app.state.authenticator = parts.authenticator
     return with_gate(app, parts.auth_rate_limit, parts.cors_origins)
+
+
+def _health_answers_its_report(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
+    """Health's 503 carries the same report as its 200 (which component or worker is down),
+    not a problem: say so in the document."""
+    return [
+        replace(e, error_bodies={503: e.response}) if e.response is not None else e
+        for e in endpoints
+    ]
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

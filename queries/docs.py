@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from queries.routing import Endpoint, json, openapi
+from queries.schemas import AsyncApiDocument, OpenApiDocument
 
 API_TITLE = "PhotoFlow API"
 API_VERSION = "0.1.0"
@@ -17,11 +18,15 @@ API_VERSION = "0.1.0"
 def doc_endpoints(
     endpoints: Sequence[Endpoint], asyncapi: Callable[[], dict[str, Any]]
 ) -> list[Endpoint]:
+    """The two documents, built once on first request.
+
+    The OpenAPI document is also built here, eagerly, so a declaration error (an operationId
+    used twice, a response model pydantic cannot describe) stops the API at start-up rather
+    than on the first client that asks for the document.
+    """
     cache: dict[str, dict[str, Any]] = {}
 
     async def openapi_json(request: Request) -> Response:
-        if "openapi" not in cache:
-            cache["openapi"] = openapi([*endpoints, *docs], API_TITLE, API_VERSION)
         return json(cache["openapi"])
 
     async def asyncapi_json(request: Request) -> Response:
@@ -36,8 +41,10 @@ def doc_endpoints(
             openapi_json,
             "This document",
             "platform",
+            response=OpenApiDocument,
             authenticated=False,
             errors=(),
+            operation_id="platform_openapi",
         ),
         Endpoint(
             "GET",
@@ -45,8 +52,11 @@ def doc_endpoints(
             asyncapi_json,
             "The Kafka topics and their events",
             "platform",
+            response=AsyncApiDocument,
             authenticated=False,
             errors=(),
+            operation_id="platform_asyncapi",
         ),
     ]
+    cache["openapi"] = openapi([*endpoints, *docs], API_TITLE, API_VERSION)
     return docs

@@ -1,23 +1,47 @@
-"""Endpoints declared once, serving both the starlette routes and the OpenAPI document."""
+"""Endpoints declared once, serving both the starlette routes and the OpenAPI document.
+
+The document is built from the same declarations the router uses, and the statuses that the
+shared machinery answers on every route (sign-in, rate limits, consistency tokens, body and
+query parsing, an unreachable dependency) are added here rather than repeated by each module,
+so the document says what the server does without every route module having to remember it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
+
+from queries.auth import unauthenticated
+from queries.outages import RETRY_AFTER_SECONDS
 
 Handler = Callable[[Request], Awaitable[Response]]
+JsonSchema = dict[str, Any]
+
+CONSISTENCY_HEADER = "X-Consistency-Token"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One operation: its route, its handler and what the document says about it.
+
+    ``errors`` lists the statuses only this route answers (403 for a role, 409 for a workflow
+    rule...); the ones every route of its kind answers are added by ``openapi``. ``content``
+    documents a 2xx body that is not JSON (media type -> JSON schema of the text), and
+    ``error_bodies`` an error status whose body is not a problem (health's 503).
+    """
+
     method: str
     path: str
     handler: Handler
@@ -30,6 +54,16 @@ class Endpoint:
     paged: bool = False
     authenticated: bool = True
     errors: Sequence[int] = field(default=(400, 404, 422))
+    operation_id: str | None = None
+    content: Mapping[str, JsonSchema] = field(default_factory=dict)
+    error_bodies: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    path_params: Mapping[str, JsonSchema] = field(default_factory=dict)
+
+    @property
+    def rate_limited(self) -> bool:
+        """Signed-in calls count against the caller's limit; sign-in calls against the
+        address's (``queries.gate`` limits every POST under /api/auth/)."""
+        return self.authenticated or (self.method == "POST" and self.path.startswith("/api/auth/"))
 
 
 def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -41,42 +75,136 @@ def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     )
 
 
+# Routes ----------------------------------------------------------------------------------------
+
+
+class _PathRoute:
+    """Every method of one path behind one starlette route.
+
+    Starlette answers a 405 from the one ``Route`` whose path matched first, so with one route
+    per (method, path) its ``Allow`` named only that route's method (``OPTIONS /api/orgs`` said
+    ``Allow: POST`` although GET is served too). One route per path knows all of them.
+    """
+
+    def __init__(self, endpoints: Sequence[Endpoint]) -> None:
+        self._handlers: dict[str, Handler] = {
+            e.method.upper(): _signed_in_first(e.handler) if e.authenticated else e.handler
+            for e in endpoints
+        }
+        methods = set(self._handlers)
+        if "GET" in methods:
+            methods.add("HEAD")
+        methods.add("OPTIONS")
+        self.allow = ", ".join(sorted(methods))
+        self._app = request_response(self._dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    async def _dispatch(self, request: Request) -> Response:
+        method = request.method.upper()
+        if method == "OPTIONS":  # a CORS preflight never gets here: the middleware answers it
+            return Response(status_code=204, headers={"Allow": self.allow})
+        handler = self._handlers.get("GET" if method == "HEAD" else method)
+        if handler is None:
+            raise HTTPException(405, headers={"Allow": self.allow})
+        return await handler(request)
+
+
+def _signed_in_first(handler: Handler) -> Handler:
+    """A call without any bearer token is a 401 before its path or query is even read.
+
+    The full check (signature, revocation, roles) stays in ``principal_of``, once per request;
+    this only makes the answer to an anonymous caller the same on every protected route.
+    """
+
+    async def signed_in(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthenticated("Send Authorization: Bearer <access token>")
+        return await handler(request)
+
+    signed_in.__name__ = handler.__name__
+    return signed_in
+
+
 def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
-    return [Route(e.path, e.handler, methods=[e.method]) for e in endpoints]
+    """One route per path, in the order the paths were first declared."""
+    by_path: dict[str, list[Endpoint]] = {}
+    for e in endpoints:
+        by_path.setdefault(e.path, []).append(e)
+    for path, group in by_path.items():
+        twice = [m for m, n in Counter(e.method.upper() for e in group).items() if n > 1]
+        if twice:
+            raise ValueError(f"{path}: {', '.join(twice)} declared more than once")
+    # Starlette takes a callable object (not a function) for an ASGI app that accepts every
+    # method, so the path route does the method dispatch itself.
+    return [Route(path, _PathRoute(group)) for path, group in by_path.items()]
+
+
+# The document ----------------------------------------------------------------------------------
+
+
+def operation_id(e: Endpoint) -> str:
+    """``<tag>_<handler>``, without the handler's own repetition of the tag
+    (``albums`` + ``album_share`` -> ``albums_share``)."""
+    if e.operation_id is not None:
+        return e.operation_id
+    name = e.handler.__name__
+    for prefix in (f"{e.tag}_", f"{e.tag.removesuffix('s')}_"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix) :]
+            break
+    return f"{e.tag}_{name}"
 
 
 def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str, Any]:
     """An OpenAPI 3.1 document from the endpoints' pydantic models."""
-    keyed: list[tuple[type[BaseModel], Any]] = [
-        (e.body, "validation") for e in endpoints if e.body is not None
-    ]
-    keyed += [(e.response, "serialization") for e in endpoints if e.response is not None]
-    _, schema = models_json_schema(
+    ids = Counter(operation_id(e) for e in endpoints)
+    repeated = sorted(i for i, n in ids.items() if n > 1)
+    if repeated:
+        raise ValueError(f"operationIds used more than once: {', '.join(repeated)}")
+    keyed: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for e in endpoints:
+        keyed += [(m, "validation") for m in (e.body, e.query) if m is not None]
+        keyed += [(m, "serialization") for m in (e.response, *e.error_bodies.values()) if m]
+    refs, schema = models_json_schema(
         list(dict.fromkeys(keyed)), ref_template="#/components/schemas/{model}"
     )
-    components = dict(schema.get("$defs", {}))
+    components: dict[str, Any] = dict(schema.get("$defs", {}))
     components["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
         operation: dict[str, Any] = {
             "summary": e.summary,
             "tags": [e.tag],
-            "operationId": e.handler.__name__,
-            "responses": _responses(e),
+            "operationId": operation_id(e),
+            "responses": _responses(e, refs),
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": dict(e.path_params.get(name) or _path_schema(name)),
+            }
             for name in _path_params(e.path)
         ]
         if e.query is not None:
-            for name, info in e.query.model_json_schema()["properties"].items():
-                parameters.append({"name": name, "in": "query", "required": False, "schema": info})
+            query = _component(refs[(e.query, "validation")], components)
+            required = set(query.get("required", ()))
+            for name, info in query.get("properties", {}).items():
+                parameters.append(
+                    {"name": name, "in": "query", "required": name in required, "schema": info}
+                )
+        if e.authenticated:
+            parameters.append(CONSISTENCY_PARAMETER)
         if parameters:
             operation["parameters"] = parameters
         if e.body is not None:
             operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": _ref(e.body)}},
+                "required": _body_required(e.body),
+                "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
             }
         if e.authenticated:
             operation["security"] = [{"bearer": []}]
@@ -94,10 +222,29 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
     }
 
 
-def _responses(e: Endpoint) -> dict[str, Any]:
-    ok: dict[str, Any] = {"description": "Success"}
+def error_statuses(e: Endpoint) -> list[int]:
+    """The route's own errors plus those of the machinery every such route goes through."""
+    statuses = set(e.errors) | {503}  # any route may find PostgreSQL, Redis or Kafka down
+    if e.authenticated:
+        statuses |= {401, 400, 409}  # no or bad token; a bad or unmet X-Consistency-Token
+    if e.rate_limited:
+        statuses.add(429)
+    if e.body is not None:
+        statuses |= {400, 413, 422}  # not JSON, too large, invalid fields
+    if e.query is not None:
+        statuses.add(422)
+    if _path_params(e.path):
+        statuses.add(404)  # an id that names nothing (or nothing of the caller's studios)
+    return sorted(statuses)
+
+
+def _responses(
+    e: Endpoint, refs: Mapping[tuple[Any, JsonSchemaMode], JsonSchema]
+) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "Success" if e.status != 204 else "Done, no body"}
+    content: dict[str, Any] = {m: {"schema": dict(s)} for m, s in e.content.items()}
     if e.response is not None:
-        schema: dict[str, Any] = _ref(e.response)
+        schema: JsonSchema = refs[(e.response, "serialization")]
         if e.paged:
             schema = {
                 "type": "object",
@@ -107,20 +254,41 @@ def _responses(e: Endpoint) -> dict[str, Any]:
                     "next_cursor": {"type": ["string", "null"]},
                 },
             }
-        ok["content"] = {"application/json": {"schema": schema}}
-    problem = {
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        }
-    }
+        content["application/json"] = {"schema": schema}
+    if content:
+        ok["content"] = content
     responses: dict[str, Any] = {str(e.status): ok}
-    for status in e.errors:
-        responses[str(status)] = {"description": HTTP_REASONS.get(status, "Error"), **problem}
+    for status in error_statuses(e):
+        described: dict[str, Any] = {"description": HTTP_REASONS.get(status, "Error")}
+        model = e.error_bodies.get(status)
+        if model is not None:
+            described["content"] = {"application/json": {"schema": refs[(model, "serialization")]}}
+        else:
+            described["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+        if status in RETRY_HEADERS:
+            described["headers"] = {"Retry-After": RETRY_HEADERS[status]}
+        if status == 401:
+            described["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        responses[str(status)] = described
     return responses
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _component(ref: JsonSchema, components: Mapping[str, Any]) -> JsonSchema:
+    name = str(ref["$ref"]).rsplit("/", 1)[-1]
+    found: JsonSchema = components[name]
+    return found
+
+
+def _body_required(model: type[BaseModel]) -> bool:
+    """A body whose every field has a default may be left out (``POST .../share``)."""
+    return any(f.is_required() for f in model.model_fields.values())
+
+
+def _path_schema(name: str) -> JsonSchema:
+    """Every ``*_id`` of a path is a UUID; tokens, tags and kinds are text."""
+    if name.endswith("_id"):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
 
 
 def _path_params(path: str) -> list[str]:
@@ -128,12 +296,36 @@ def _path_params(path: str) -> list[str]:
 
 
 HTTP_REASONS = {
-    400: "Malformed request",
+    400: "Malformed request (body, header or cursor)",
+    401: "Sign-in required: no, an invalid or an expired access token",
+    403: "Your role in this studio does not allow it",
     404: "Not found (or not yours)",
-    409: "Conflict",
+    409: "Conflict: a workflow rule, a concurrent write, or a write not visible yet",
+    410: "Gone",
     413: "Body too large",
     422: "Invalid input",
+    429: "Too many requests; see Retry-After",
+    503: "A server PhotoFlow depends on does not answer; see Retry-After",
 }
+
+RETRY_HEADERS: dict[int, JsonSchema] = {
+    429: {"schema": {"type": "string"}, "description": "Seconds until the window resets"},
+    503: {
+        "schema": {"type": "string"},
+        "description": f"Seconds to wait, usually {RETRY_AFTER_SECONDS}",
+    },
+}
+
+CONSISTENCY_PARAMETER: JsonSchema = {
+    "name": CONSISTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A command's consistency_token: the read waits (up to a few seconds, then "
+    "409) until the read tables include that write.",
+    "schema": {"type": "string"},
+}
+
+PROBLEM_REF: JsonSchema = {"$ref": "#/components/schemas/Problem"}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
