@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue, NotFound, RuleBroken
+from domains.text import check_text
 
 DRAFT, SYNCING, READY, SHARED = "draft", "syncing", "ready", "shared"
 SUBMITTED, EDITING, DELIVERED = "selection_submitted", "editing", "delivered"
@@ -215,12 +216,15 @@ class Album(Aggregate):
         selection_limit: int | None,
         actor_id: UUID,
     ) -> Album:
-        cleaned = " ".join(title.split())
+        cleaned = " ".join(check_text("title", title).split())
         if not cleaned or len(cleaned) > 200:
             raise InvalidValue("title", "must be 1 to 200 characters")
         if selection_limit is not None and selection_limit < 1:
             raise InvalidValue("selection_limit", "must be at least 1")
-        client = {"name": " ".join(client_name.split()), "email": client_email.strip().lower()}
+        client = {
+            "name": " ".join(check_text("client.name", client_name).split()),
+            "email": check_text("client.email", client_email).strip().lower(),
+        }
         if not client["name"]:
             raise InvalidValue("client.name", "must not be empty")
         return cls(
@@ -297,6 +301,9 @@ class Album(Aggregate):
     def step(self, command: str, actor: str, note: str | None = None) -> None:
         """submit, start_editing, deliver, request_changes, approve, archive, reopen."""
         self.allowed(command)
+        check_text("actor", actor)
+        if note is not None:
+            check_text("text", note, multiline=True)
         target = TRANSITIONS[command][1]
         if command == "reopen":
             target = self.state_before_archive
@@ -332,6 +339,7 @@ class Album(Aggregate):
 
     def select(self, photo_id: UUID, guest: str) -> None:
         self.allowed("select")
+        check_text("guest", guest)
         photo = self.photo(photo_id)
         if guest in photo.picked_by:
             return
@@ -342,11 +350,13 @@ class Album(Aggregate):
 
     def deselect(self, photo_id: UUID, guest: str) -> None:
         self.allowed("select")
+        check_text("guest", guest)
         if guest in self.photo(photo_id).picked_by:
             self._photo_deselected(org_id=self.org_id, photo_id=photo_id, guest=guest)
 
     def rate(self, photo_id: UUID, guest: str, rating: int, color: str | None) -> None:
         self.allowed("rate")
+        check_text("guest", guest)
         self.photo(photo_id)
         if not 0 <= rating <= 5:
             raise InvalidValue("rating", "must be 0 to 5")
@@ -358,8 +368,9 @@ class Album(Aggregate):
 
     def comment(self, photo_id: UUID, comment_id: UUID, author: str, text: str) -> None:
         self.allowed("comment")
+        check_text("author", author)
         self.photo(photo_id)
-        cleaned = text.strip()
+        cleaned = check_text("text", text, multiline=True).strip()
         if not cleaned or len(cleaned) > 4000:
             raise InvalidValue("text", "must be 1 to 4000 characters")
         self._comment_added(
@@ -450,7 +461,7 @@ class Album(Aggregate):
 def _clean_tags(tags: list[str]) -> list[str]:
     cleaned: list[str] = []
     for tag in tags:
-        t = " ".join(tag.split()).lower()
+        t = " ".join(check_text("tag", tag).split()).lower()
         if not t or len(t) > 50:
             raise InvalidValue("tag", "must be 1 to 50 characters")
         if t not in cleaned:

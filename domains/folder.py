@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue, RuleBroken
 from domains.files import FileInfo
+from domains.text import check_text, scrubbed
 
 PROVIDERS = ("local", "google_drive", "s3")
 MODES = ("full", "incremental")
@@ -108,9 +109,9 @@ class Folder(Aggregate):
     ) -> Folder:
         if provider not in PROVIDERS:
             raise InvalidValue("provider", f"must be one of {', '.join(PROVIDERS)}")
-        if not location.strip():
+        if not check_text("location", location).strip():
             raise InvalidValue("location", "must not be empty")
-        cleaned = " ".join(name.split())
+        cleaned = " ".join(check_text("name", name).split())
         if not cleaned or len(cleaned) > 200:
             raise InvalidValue("name", "must be 1 to 200 characters")
         return cls(
@@ -190,7 +191,9 @@ class Folder(Aggregate):
         )
 
     def fail_sync(self, reason: str) -> None:
-        self._sync_failed(org_id=self.org_id, sync_id=self._running(), reason=reason[:500])
+        self._sync_failed(
+            org_id=self.org_id, sync_id=self._running(), reason=scrubbed(reason[:500])
+        )
 
     def _running(self) -> UUID:
         if self.sync_id is None:

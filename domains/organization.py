@@ -14,13 +14,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue, NotFound, RuleBroken
 from domains.policies import Action, Role, require
+from domains.text import check_text
 
 NAME_MAX_LENGTH = 200
 
 
 def clean_name(name: str) -> str:
-    """Trim the name and check it is neither empty nor too long."""
-    cleaned = " ".join(name.split())
+    """Trim the name and check it is acceptable text, neither empty nor too long."""
+    cleaned = " ".join(check_text("name", name).split())
     if not cleaned:
         raise InvalidValue("name", "must not be empty")
     if len(cleaned) > NAME_MAX_LENGTH:
@@ -132,7 +133,7 @@ class Organization(Aggregate):
             self.require(actor_id, Action.GRANT_OWNER)
         self._invitation_sent(
             invitation_id=invitation_id,
-            email=email,
+            email=check_text("email", email),
             role=role.value,
             token_hash=token_hash,
             expires_at=expires_at,

@@ -14,20 +14,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue, RuleBroken
+from domains.text import check_text
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://photoflow.dev/identity")
 
 
 def normalise_email(email: str) -> str:
-    cleaned = email.strip().lower()
+    cleaned = check_text("email", email).strip().lower()
     if len(cleaned) > 254 or not EMAIL_PATTERN.match(cleaned):
         raise InvalidValue("email", "is not an email address")
     return cleaned
 
 
 def clean_person_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    cleaned = " ".join(check_text("name", name).split())
     if not cleaned or len(cleaned) > 200:
         raise InvalidValue("name", "must be 1 to 200 characters")
     return cleaned
