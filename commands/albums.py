@@ -2,6 +2,12 @@
 
 Client commands carry only the share token; each checks it against the album in the same
 decision that changes it, so a token that expired or an album archived a moment ago refuses.
+
+An album names a folder of the Storage context. That reference is checked on the write side,
+through ``FolderOwners`` (Storage's own event store, never a read table), whenever it matters:
+an album is created only on a folder of its own studio, and a sync is asked for, or its files
+copied into the album, only while the album's folder is its studio's. Otherwise the answer is
+404 naming the folder that was asked for, as if another studio's folder did not exist.
 """
 
 from __future__ import annotations
@@ -12,13 +18,30 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from commands.group_commit import Batch, GroupCommitter, Written
 from domains.album import Album
-from domains.errors import NotFound
+from domains.errors import DomainError, NotFound
+
+
+class FolderOwners(Protocol):
+    """The Storage context, asked which studio a folder belongs to (its write model)."""
+
+    async def owner_of(self, folder_id: UUID) -> UUID | None:
+        """The folder's studio, or None when there is no such folder."""
+        ...
+
+
+class _OwnerNeeded(DomainError):
+    """Raised inside a decision (before any change) to look a folder's owner up, then retry."""
+
+    def __init__(self, folder_id: UUID) -> None:
+        super().__init__(f"the owner of folder {folder_id} is needed")
+        self.folder_id = folder_id
 
 
 class AlbumsApplication(Application[UUID]):
@@ -50,10 +73,17 @@ def parse_share_token(token: str) -> tuple[UUID, str]:
 
 
 class AlbumCommands:
-    def __init__(self, app: Application[UUID], committer: GroupCommitter, link_key: bytes) -> None:
+    def __init__(
+        self,
+        app: Application[UUID],
+        committer: GroupCommitter,
+        link_key: bytes,
+        folders: FolderOwners,
+    ) -> None:
         self._app = app
         self._committer = committer
         self._link_key = link_key
+        self._folders = folders
 
     async def create(
         self,
@@ -66,6 +96,8 @@ class AlbumCommands:
         selection_limit: int | None,
         actor_id: UUID,
     ) -> Written:
+        if folder_id is not None:
+            await self.check_folder(org_id, folder_id)
         return await self._committer.execute(
             lambda batch: batch.add(
                 Album.create(
@@ -80,6 +112,41 @@ class AlbumCommands:
                 )
             )
         )
+
+    async def check_folder(self, org_id: UUID, folder_id: UUID) -> None:
+        """NotFound naming ``folder_id`` unless that folder exists and is the studio's."""
+        if await self._folders.owner_of(folder_id) != org_id:
+            raise NotFound("Folder", folder_id)
+
+    async def request_sync(self, album_id: UUID, actor: str) -> Written:
+        """Ask Storage for a full sync of the album's folder, if the folder is its studio's.
+
+        An album recorded on another studio's folder (before references were checked) gets a
+        404 naming its folder, and no FullSyncStorage is recorded.
+        """
+        return await self.on_own_folder(album_id, lambda album: album.request_sync(actor))
+
+    async def on_own_folder(self, album_id: UUID, act: Callable[[Album], object]) -> Written:
+        """Run ``act`` on the album only while its folder (if any) belongs to its studio."""
+        owners: dict[UUID, UUID | None] = {}
+
+        def decide(batch: Batch) -> Album:
+            album = batch.get(Album, album_id)
+            folder_id = album.folder_id
+            if folder_id is not None:
+                if folder_id not in owners:
+                    raise _OwnerNeeded(folder_id)
+                if owners[folder_id] != album.org_id:
+                    raise NotFound("Folder", folder_id)
+            act(album)
+            return album
+
+        for _ in range(3):  # a folder id never changes owner; the album might change folder
+            try:
+                return await self._committer.execute(decide)
+            except _OwnerNeeded as needed:
+                owners[needed.folder_id] = await self._folders.owner_of(needed.folder_id)
+        raise RuntimeError(f"album {album_id} kept changing its folder")
 
     async def change(self, album_id: UUID, act: Callable[[Album], object]) -> Written:
         """Run one photographer command on the album (the route checked the caller's role)."""
@@ -135,7 +202,12 @@ class AlbumCommands:
         return album
 
     async def update_photos(self, album_id: UUID, files: list[tuple[str, str]]) -> Written:
-        return await self.change(album_id, lambda a: a.update_photos(files))
+        """Bring the album's photos up to date after its folder's sync, if that folder is its own.
+
+        ``files`` come from the folder the read side joined to the album; the check keeps
+        another studio's file names out of an album recorded before references were checked.
+        """
+        return await self.on_own_folder(album_id, lambda a: a.update_photos(files))
 
 
 def new_comment_id() -> UUID:

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 
 from commands.group_commit import Batch, GroupCommitter, Written
+from domains.errors import NotFound
 from domains.folder import Folder, SyncRunning
 
 
@@ -42,11 +43,21 @@ class StorageCommands:
             lambda batch: batch.add(Folder.register(org_id, provider, location, name, actor_id))
         )
 
-    async def start_sync(self, folder_id: UUID, mode: str, actor: str) -> SyncRequested:
+    async def start_sync(
+        self, folder_id: UUID, mode: str, actor: str, *, for_org: UUID | None = None
+    ) -> SyncRequested:
+        """Record that the folder's sync should start (or join the running one).
+
+        ``for_org`` is the studio that asks, when the request comes from another context (an
+        album's FullSyncStorage): a folder of another studio is then NotFound, exactly like a
+        folder that does not exist, and nothing is recorded on it.
+        """
         sync_id = uuid4()
 
         def decide(batch: Batch) -> Folder:
             folder = batch.get(Folder, folder_id)
+            if for_org is not None and folder.org_id != for_org:
+                raise NotFound("Folder", folder_id)
             folder.start_sync(sync_id, mode, actor)
             return folder
 

@@ -15,6 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue
+from domains.outbound import NO_ALLOWANCE, PrivateAllowance, check_endpoint
 
 PROVIDERS_NAMESPACE = uuid5(NAMESPACE_URL, "https://photoflow.dev/providers")
 
@@ -50,7 +51,14 @@ KINDS: dict[str, ProviderKind] = {
 }
 
 
-def check_credentials(kind: str, fields: dict[str, str]) -> ProviderKind:
+def check_credentials(
+    kind: str, fields: dict[str, str], allowance: PrivateAllowance = NO_ALLOWANCE
+) -> ProviderKind:
+    """The kind's spec, or ``InvalidValue`` naming the first field that is wrong.
+
+    An S3 ``endpoint_url`` is an address the platform will call for the studio, so it must be
+    https and no literal private address (``domains.outbound``), unless ``allowance`` lists it.
+    """
     spec = KINDS.get(kind)
     if spec is None:
         raise InvalidValue("kind", f"must be one of {', '.join(sorted(KINDS))}")
@@ -69,6 +77,8 @@ def check_credentials(kind: str, fields: dict[str, str]) -> ProviderKind:
     for name, value in fields.items():
         if not value.strip():
             raise InvalidValue(name, "must not be empty")
+    if kind == "s3" and "endpoint_url" in fields:
+        check_endpoint("endpoint_url", fields["endpoint_url"], allowance)
     return spec
 
 
@@ -118,9 +128,14 @@ class ProviderSettings(Aggregate):
 
     @classmethod
     def configure(
-        cls, org_id: UUID, kind: str, fields: dict[str, str], actor_id: UUID
+        cls,
+        org_id: UUID,
+        kind: str,
+        fields: dict[str, str],
+        actor_id: UUID,
+        allowance: PrivateAllowance = NO_ALLOWANCE,
     ) -> ProviderSettings:
-        public, secret = _split(kind, fields)
+        public, secret = _split(kind, fields, allowance)
         return cls(
             org_id=org_id,
             kind=kind,
@@ -130,8 +145,10 @@ class ProviderSettings(Aggregate):
             actor=str(actor_id),
         )
 
-    def reconfigure(self, fields: dict[str, str], actor_id: UUID) -> None:
-        public, secret = _split(self.kind, fields)
+    def reconfigure(
+        self, fields: dict[str, str], actor_id: UUID, allowance: PrivateAllowance = NO_ALLOWANCE
+    ) -> None:
+        public, secret = _split(self.kind, fields, allowance)
         self._reconfigured(
             org_id=self.org_id,
             public=public,
@@ -164,8 +181,10 @@ class ProviderSettings(Aggregate):
         self.credentials = {}
 
 
-def _split(kind: str, fields: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    spec = check_credentials(kind, fields)
+def _split(
+    kind: str, fields: dict[str, str], allowance: PrivateAllowance
+) -> tuple[dict[str, str], dict[str, str]]:
+    spec = check_credentials(kind, fields, allowance)
     public = {k: v for k, v in fields.items() if k not in spec.secret}
     secret = {k: v for k, v in fields.items() if k in spec.secret}
     return public, secret

@@ -21,6 +21,7 @@ from domains.album import SYNCING, Album
 from infra import keys
 from infra.bootstrap import Platform
 from infra.demo_photos import generate
+from infra.folder_owners import StorageFolderOwners
 
 DEMO_EMAIL = "demo@photoflow.local"
 DEMO_PASSWORD = "photoflow-demo"
@@ -53,7 +54,12 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
         await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
     ).aggregate_id
     await storage.start_sync(folder_id, "full", str(user_id))
-    albums = AlbumCommands(platform.apps["albums"], album_committer, link_key(platform))
+    albums = AlbumCommands(
+        platform.apps["albums"],
+        album_committer,
+        link_key(platform),
+        StorageFolderOwners(platform.apps["folders"]),
+    )
     album_id = (
         await albums.create(
             org_id,
@@ -66,7 +72,7 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
             user_id,
         )
     ).aggregate_id
-    await albums.change(album_id, lambda album: album.request_sync(str(user_id)))
+    await albums.request_sync(album_id, str(user_id))
     seeded = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
@@ -87,7 +93,12 @@ async def share_demo_album(platform: Platform, seeded: dict[str, str]) -> None:
         return
     album_id = UUID(seeded["album_id"])
     committer = await platform.committer("albums")
-    albums = AlbumCommands(platform.apps["albums"], committer, link_key(platform))
+    albums = AlbumCommands(
+        platform.apps["albums"],
+        committer,
+        link_key(platform),
+        StorageFolderOwners(platform.apps["folders"]),
+    )
     for _ in range(240):
         album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
         if album.state != SYNCING:

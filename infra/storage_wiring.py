@@ -14,6 +14,7 @@ from eventsourcing.application import Application
 from commands.providers import provider_credentials
 from domains.errors import InvalidValue
 from domains.folder import Folder
+from domains.outbound import PrivateAllowance
 from infra.cloud import (
     ProviderConfig,
     ProviderError,
@@ -22,6 +23,7 @@ from infra.cloud import (
     make_provider,
 )
 from infra.cloud.backoff import Backoff
+from infra.cloud.outbound import OutboundPolicy
 from infra.settings import Settings
 
 
@@ -31,7 +33,18 @@ def provider_config(settings: Settings) -> ProviderConfig:
         drive_api_url=settings.drive_api_url,
         google_token_uri=settings.google_token_uri,
         backoff=Backoff(),
+        allowance=allowance(settings),
     )
+
+
+def allowance(settings: Settings) -> PrivateAllowance:
+    """The private hosts and networks the operator lets studio endpoints name."""
+    return PrivateAllowance.parse(settings.allowed_private_list())
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """What ``ProviderCommands`` checks a studio's endpoint with when it is saved."""
+    return OutboundPolicy(allowance(settings))
 
 
 class Locations:

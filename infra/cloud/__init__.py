@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domains.outbound import NO_ALLOWANCE, PrivateAllowance
 from infra.cloud.backoff import Backoff
 from infra.cloud.base import (
     PAGE_SIZE,
@@ -53,6 +54,8 @@ class ProviderConfig:
     page_size: int = PAGE_SIZE
     backoff: Backoff = field(default_factory=Backoff)
     timeout_seconds: float = 60.0
+    allowance: PrivateAllowance = NO_ALLOWANCE
+    """Private hosts and networks a studio's own endpoint may name (see ``domains.outbound``)."""
 
 
 def make_provider(
@@ -73,7 +76,7 @@ def make_provider(
             backoff=config.backoff,
             timeout=config.timeout_seconds,
         )
-    return S3Provider(credentials, page_size=config.page_size)
+    return S3Provider(credentials, page_size=config.page_size, allowance=config.allowance)
 
 
 def check_location(kind: str, location: str, config: ProviderConfig) -> str:

@@ -43,6 +43,7 @@ async def running(stack: None) -> AsyncIterator[Running]:
                 mailbox_dir=str(world.mailbox),
                 local_roots=str(world.photos),
                 digest_seconds="3",
+                allowed_private_endpoints="127.0.0.1",
             )
             async with running_platform(world, process, google) as running:
                 yield running

@@ -13,6 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from domains.files import FileInfo
+from domains.outbound import PrivateAllowance
 from infra.cloud import (
     LocationRefused,
     NoChangeFeed,
@@ -63,7 +64,9 @@ def settings() -> Iterator[dict[str, str]]:
 
 
 def provider(settings: dict[str, str]) -> StorageProvider:
-    return make_provider("s3", settings, ProviderConfig())
+    """Moto listens on loopback, which studio endpoints may name only when the operator allows."""
+    allowance = PrivateAllowance.parse(["127.0.0.1"])
+    return make_provider("s3", settings, ProviderConfig(allowance=allowance))
 
 
 async def listing(source: StorageProvider, location: str) -> list[list[FileInfo]]:
