@@ -15,15 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.topics import ALBUMS
-from domains.album import COLORS, PROC_STATUSES
+from domains.album import COLORS, PROC_STATUSES, STATES
 from domains.policies import Action
 from queries import consistency
-from queries.auth import Principal, principal_of, studio_resource
+from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, cursor_pair, decode_cursor, page
-from queries.ports import AlbumCommandsPort, WriteResult
-from queries.problems import invalid, not_found
+from queries.paging import PageQuery, SortKey
+from queries.ports import AlbumCommandsPort, EventHistoryPort, WriteResult
+from queries.problems import not_found
 from queries.routing import Endpoint, json
+from queries.text import Line, Lines, header_line
 
 ALBUM_COLUMNS = (
     "album_id, org_id, title, status, tags, client_name, client_email, folder_id, photo_count,"
@@ -35,6 +36,11 @@ PHOTO_COLUMNS = (
     " comment_count, proc_status"
 )
 
+
+BY_NAME = SortKey(("name", "photo_id"), (str, UUID))
+BY_CREATION = SortKey(("created_at", "album_id"), (datetime, UUID))
+COMMENTS_IN_ORDER = SortKey(("created_at", "comment_id"), (datetime, UUID))
+ACTIVITY_IN_ORDER = SortKey(("occurred_at", "event_id"), (datetime, UUID))
 
 # Two statements, not one with an optional cursor: the index range needs a plain condition.
 PHOTOS_FIRST = (
@@ -49,22 +55,22 @@ PHOTOS_AFTER = (
 
 class Client(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=254)
+    name: Line = Field(min_length=1, max_length=200)
+    email: Line = Field(max_length=254)
 
 
 class CreateAlbum(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     folder_id: UUID | None = None
     client: Client
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[Line] = Field(default_factory=list, max_length=50)
     selection_limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class Tag(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tag: str = Field(min_length=1, max_length=50)
+    tag: Line = Field(min_length=1, max_length=50)
 
 
 class Share(BaseModel):
@@ -86,12 +92,12 @@ class Rating(BaseModel):
 
 class Comment(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4000)
+    text: Lines = Field(min_length=1, max_length=4000)
 
 
 class Note(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=4000)
+    text: Lines = Field(min_length=1, max_length=4000)
 
 
 class AlbumWritten(BaseModel):
@@ -128,10 +134,13 @@ class AlbumPhoto(BaseModel):
     proc_status: str
 
 
+AlbumStatus = Literal[STATES]  # type: ignore[valid-type]
+
+
 class AlbumQuery(PageQuery):
-    status: str | None = None
-    tag: str | None = None
-    q: str | None = Field(default=None, max_length=200)
+    status: AlbumStatus | None = None
+    tag: Line | None = Field(default=None, max_length=50)
+    q: Line | None = Field(default=None, max_length=200)
 
 
 class ExportQuery(BaseModel):
@@ -172,36 +181,49 @@ def _album(row: asyncpg.Record) -> dict[str, Any]:
     return view
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet cell that stays text: one starting like a formula gets a leading ``'``.
+
+    Guest names (``X-Guest``) and file names come from outside; opened in a spreadsheet,
+    ``=HYPERLINK(...)`` would otherwise run as a formula on the photographer's machine.
+    """
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def _guest(request: Request) -> str:
     """Several guests share one link; each browser names itself (``X-Guest``)."""
-    guest = request.headers.get("x-guest", "guest").strip()[:64]
+    guest = header_line(request, "x-guest", "guest").strip()[:64]
     return guest or "guest"
 
 
-def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int) -> list[Endpoint]:
+def album_endpoints(
+    albums: AlbumCommandsPort,
+    pool: asyncpg.Pool,
+    max_body: int,
+    history: EventHistoryPort | None = None,
+) -> list[Endpoint]:
+    callers = Callers(history)
+
     async def album_row(request: Request, action: Action) -> tuple[Principal, asyncpg.Record]:
         sql = f"SELECT {ALBUM_COLUMNS} FROM read.albums WHERE album_id = $1"
-        return await studio_resource(request, pool, sql, "album_id", "Album", action)
+        return await callers.studio_resource(request, pool, sql, "album_id", "Album", action)
 
     async def photos_page(request: Request, album_id: UUID) -> dict[str, Any]:
         query = read_query(request, PageQuery)
-        after = decode_cursor(query.cursor)
+        after = BY_NAME.after(query.cursor)
         async with pool.acquire() as conn:
             if after is None:
                 rows = await conn.fetch(PHOTOS_FIRST, album_id, query.limit + 1)
             else:
-                try:
-                    name, photo_id = str(after[0]), UUID(str(after[1]))
-                except (IndexError, ValueError):
-                    raise invalid(
-                        [{"field": "query.cursor", "message": "not a cursor from this API"}]
-                    ) from None
-                rows = await conn.fetch(PHOTOS_AFTER, album_id, name, photo_id, query.limit + 1)
-        return page([dict(r) for r in rows], query.limit, ["name", "photo_id"])
+                rows = await conn.fetch(PHOTOS_AFTER, album_id, *after, query.limit + 1)
+        return BY_NAME.page([dict(r) for r in rows], query.limit)
 
     async def create(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.EDIT_ALBUMS)
         body = await read_body(request, CreateAlbum, max_body)
         result = await albums.create(
@@ -219,26 +241,25 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
     async def list_albums(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
         query = read_query(request, AlbumQuery)
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.VIEW)
-        after = decode_cursor(query.cursor)
+        after = BY_CREATION.arguments(query.cursor)
         like = f"%{query.q.lower()}%" if query.q else None
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT {ALBUM_COLUMNS} FROM read.albums WHERE org_id = $1 "
                 "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR $3 = ANY(tags)) "
                 "AND ($4::text IS NULL OR lower(title) LIKE $4 OR lower(client_name) LIKE $4) "
-                "AND ($5::text IS NULL OR (created_at, album_id) > ($5::timestamptz, $6::uuid)) "
+                "AND ($5::timestamptz IS NULL OR (created_at, album_id) > ($5, $6::uuid)) "
                 "ORDER BY created_at, album_id LIMIT $7",
                 org_id,
                 query.status,
                 query.tag,
                 like,
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        result = page([_album(r) for r in rows], query.limit, ["created_at", "album_id"])
-        return json(result)
+        return json(BY_CREATION.page([_album(r) for r in rows], query.limit))
 
     async def get_album(request: Request) -> Response:
         _, row = await album_row(request, Action.VIEW)
@@ -283,33 +304,33 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
     async def comments(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, row = await album_row(request, Action.VIEW)
-        after = decode_cursor(query.cursor)
+        after = COMMENTS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT comment_id, photo_id, author, text, created_at FROM read.album_comments "
-                "WHERE album_id = $1 AND ($2::text IS NULL OR (created_at, comment_id) > "
-                "($2::timestamptz, $3::uuid)) ORDER BY created_at, comment_id LIMIT $4",
+                "WHERE album_id = $1 AND ($2::timestamptz IS NULL OR (created_at, comment_id) > "
+                "($2, $3::uuid)) ORDER BY created_at, comment_id LIMIT $4",
                 row["album_id"],
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        return json(page([dict(r) for r in rows], query.limit, ["created_at", "comment_id"]))
+        return json(COMMENTS_IN_ORDER.page([dict(r) for r in rows], query.limit))
 
     async def activity(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, row = await album_row(request, Action.VIEW)
-        after = decode_cursor(query.cursor)
+        after = ACTIVITY_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT event_id, activity, actor, occurred_at, details FROM read.album_activity "
-                "WHERE album_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
-                "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
+                "WHERE album_id = $1 AND ($2::timestamptz IS NULL OR (occurred_at, event_id) > "
+                "($2, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
                 row["album_id"],
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
         items = [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]
-        return json(page(items, query.limit, ["occurred_at", "event_id"]))
+        return json(ACTIVITY_IN_ORDER.page(items, query.limit))
 
     async def export(request: Request) -> Response:
         query = read_query(request, ExportQuery)
@@ -330,11 +351,11 @@ def album_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
         for r in rows:
             writer.writerow(
                 [
-                    r["name"],
-                    r["file_id"],
+                    _cell(r["name"]),
+                    _cell(r["file_id"]),
                     r["rating"] or "",
-                    r["color"] or "",
-                    " ".join(r["picked_by"]),
+                    _cell(r["color"] or ""),
+                    _cell(" ".join(r["picked_by"])),
                 ]
             )
         return Response(

@@ -11,13 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.topics import STREAMS
+from domains.errors import NotFound
 from domains.policies import Action
-from queries.auth import principal_of
+from queries.auth import Callers
 from queries.bodies import path_uuid, read_query
-from queries.paging import PageQuery, decode_cursor, page
+from queries.paging import PageQuery, SortKey
 from queries.ports import EventHistoryPort
 from queries.problems import not_found
 from queries.routing import Endpoint, json
+
+BY_VERSION = SortKey(("version",), (int,))
 
 
 class AuditEvent(BaseModel):
@@ -39,7 +42,9 @@ class AggregateState(BaseModel):
 
 class StateQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int | None = Field(default=None, ge=1, description="The state after this version.")
+    version: int | None = Field(
+        default=None, ge=1, lt=2**63, description="The state after this version."
+    )
     at: AwareDatetime | None = Field(default=None, description="The state at this RFC 3339 time.")
 
     @model_validator(mode="after")
@@ -50,27 +55,36 @@ class StateQuery(BaseModel):
 
 
 def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
+    callers = Callers(history)
+
     async def visible_aggregate(request: Request) -> tuple[str, UUID]:
         stream = request.path_params["stream"]
         aggregate_id = path_uuid(request, "aggregate_id")
         if stream not in STREAMS:
             raise not_found(f"No audit stream {stream!r}; streams: {', '.join(STREAMS)}")
-        principal = await principal_of(request)
-        org_id = await history.org_of(stream, aggregate_id)
+        principal = await callers.principal(request)
+        # Whether it does not exist or lives in another studio, the answer names only what was
+        # asked for: never the studio that owns it.
+        missing = not_found(f"No {stream} aggregate {aggregate_id}")
+        try:
+            org_id = await history.org_of(stream, aggregate_id)
+        except NotFound:
+            raise missing from None
         if org_id is None:  # a user's own history is theirs alone
             if aggregate_id != principal.user_id:
-                raise not_found(f"No {stream} aggregate {aggregate_id}")
+                raise missing
         else:
+            if not principal.may_see(org_id):
+                raise missing
             principal.require(org_id, Action.AUDIT)
         return stream, aggregate_id
 
     async def audit_events(request: Request) -> Response:
         stream, aggregate_id = await visible_aggregate(request)
         query = read_query(request, PageQuery)
-        after = decode_cursor(query.cursor)
-        after_version = after[0] if after and isinstance(after[0], int) else 0
-        items = await history.events(stream, aggregate_id, after_version, query.limit + 1)
-        return json(page(items, query.limit, ["version"]))
+        (after_version,) = BY_VERSION.arguments(query.cursor)
+        items = await history.events(stream, aggregate_id, after_version or 0, query.limit + 1)
+        return json(BY_VERSION.page(items, query.limit))
 
     async def audit_state(request: Request) -> Response:
         stream, aggregate_id = await visible_aggregate(request)

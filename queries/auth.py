@@ -1,24 +1,32 @@
-"""Who is calling, and what they may do in which studio: every route asks ``principal_of``.
+"""Who is calling, and what they may do in which studio: every route asks ``Callers``.
 
 A bearer access token names the user and its session. A revoked session or user is refused at
 once (the revocation list lives in Redis, shared by every API process). The caller's studios
 and roles come from ``read.memberships``; a studio the caller does not belong to is a 404.
+
+A caller's ``X-Consistency-Token`` is waited for only once the write it names is known to be
+the caller's to see (its aggregate is the caller, or lives in a studio the caller belongs to,
+by the write model since a just-created or just-joined studio is not in the read tables yet).
+Waiting first would let an outsider learn another studio's versions by timing the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 from starlette.requests import Request
 
+from broker.topics import ORGS
+from domains.errors import DomainError
 from domains.policies import Action, Role, allows
 from queries import consistency
 from queries.bodies import path_uuid
+from queries.ports import EventHistoryPort
 from queries.problems import Problem, not_found
 
 
@@ -30,7 +38,7 @@ class Principal:
     email: str
     session_id: UUID
     roles: Mapping[UUID, Role] | None = field(default_factory=dict)
-    """None when the route did not ask for them (see ``principal_of``)."""
+    """None when the route did not ask for them (see ``Callers.principal``)."""
 
     @property
     def actor(self) -> str:
@@ -102,7 +110,10 @@ class BearerAuthenticator:
         self._per_user = per_user
         self._wait = consistency_wait_seconds
 
-    async def authenticate(self, request: Request, with_roles: bool = True) -> Principal:
+    async def authenticate(
+        self, request: Request, history: EventHistoryPort | None, with_roles: bool = True
+    ) -> Principal:
+        """The caller, once its consistency token (if any) is waited for, if it may be."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise unauthenticated("Send Authorization: Bearer <access token>")
@@ -115,47 +126,99 @@ class BearerAuthenticator:
         )
         if revoked:
             raise unauthenticated("This session was revoked; sign in again")
-        # A client that just created a studio or joined one sends the command's token, so the
-        # roles read below already include that write.
-        await consistency.honour(request, self._pool, self._wait)
+        who = Principal(claims.user_id, claims.email, claims.session_id, roles=None)
+        text = request.headers.get(consistency.HEADER)
+        if text:
+            # A client that just created a studio or joined one sends the command's token, so
+            # the roles read below already include that write.
+            # Someone else's write is not waited for: the route then answers as it would
+            # without the token (404 outside the caller's studios), at once.
+            written = consistency.Token.decode(text)
+            if await self._may_wait(who, written, history):
+                await consistency.wait_for(self._pool, written, self._wait)
         if not with_roles:
-            return Principal(claims.user_id, claims.email, claims.session_id, roles=None)
+            return who
+        return replace(who, roles=await self.roles_of(who.user_id))
+
+    async def roles_of(self, user_id: UUID) -> dict[UUID, Role]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT org_id, role FROM read.memberships WHERE user_id = $1", claims.user_id
+                "SELECT org_id, role FROM read.memberships WHERE user_id = $1", user_id
             )
-        roles = {r["org_id"]: Role(r["role"]) for r in rows}
-        return Principal(claims.user_id, claims.email, claims.session_id, roles)
+        return {r["org_id"]: Role(r["role"]) for r in rows}
+
+    async def _may_wait(
+        self, who: Principal, written: consistency.Token, history: EventHistoryPort | None
+    ) -> bool:
+        """Whether the write is the caller's to know about: anything else is never waited for.
+
+        The answer is the same for an aggregate that does not exist and one in another studio.
+        """
+        if history is None:
+            return False
+        try:
+            org_id = await history.org_of(written.stream, written.aggregate_id)
+        except (DomainError, KeyError):
+            return False
+        if org_id is None:  # a user's own stream
+            return written.aggregate_id == who.user_id
+        if org_id in await self.roles_of(who.user_id):
+            return True
+        try:  # just created or joined: the write model knows before the read tables
+            org = await history.state(ORGS.name, org_id, None, None)
+        except (DomainError, KeyError):
+            return False
+        members = org.get("state", {}).get("members", {})
+        return isinstance(members, Mapping) and who.user_id in members
 
 
-async def principal_of(request: Request, roles: bool = True) -> Principal:
-    """The caller, authenticated once per request.
+class Callers:
+    """The route modules' way to ask who is calling; one per module, sharing the write model
+    that decides which consistency tokens a caller may wait for."""
 
-    ``roles=False`` skips reading the caller's studios, for commands whose aggregate checks the
-    caller's role itself (a studio's own member list): they need to know who, not where.
-    """
-    cached = getattr(request.state, "principal", None)
-    if isinstance(cached, Principal) and (cached.roles is not None or not roles):
-        return cached
-    authenticator: BearerAuthenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(request, with_roles=roles)
-    request.state.principal = principal
-    return principal
+    def __init__(self, history: EventHistoryPort | None) -> None:
+        # None only where no write model is at hand (a document built offline): then no
+        # consistency token is waited for.
+        self._history = history
 
+    async def principal(self, request: Request, roles: bool = True) -> Principal:
+        """The caller, authenticated once per request.
 
-async def studio_resource(
-    request: Request, pool: asyncpg.Pool, sql: str, id_param: str, kind: str, action: Action
-) -> tuple[Principal, asyncpg.Record]:
-    """The row ``sql`` finds for the path's id, if the caller's role in its studio allows
-    ``action``: 404 when there is none or the caller is not in its studio, 403 for the role.
+        ``roles=False`` skips reading the caller's studios, for commands whose aggregate checks
+        the caller's role itself (a studio's own member list): they need to know who, not where.
+        """
+        cached = getattr(request.state, "principal", None)
+        if isinstance(cached, Principal):
+            if cached.roles is not None or not roles:
+                return cached
+            authenticator: BearerAuthenticator = request.app.state.authenticator
+            principal = replace(cached, roles=await authenticator.roles_of(cached.user_id))
+        else:
+            authenticator = request.app.state.authenticator
+            principal = await authenticator.authenticate(request, self._history, with_roles=roles)
+        request.state.principal = principal
+        return principal
 
-    ``sql`` selects at least ``org_id`` and takes the id as ``$1``.
-    """
-    resource_id = path_uuid(request, id_param)
-    principal = await principal_of(request)
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(sql, resource_id)
-    if row is None or not principal.may_see(row["org_id"]):
-        raise not_found(f"{kind} {resource_id} was not found")
-    principal.require(row["org_id"], action)
-    return principal, row
+    async def studio_resource(
+        self,
+        request: Request,
+        pool: asyncpg.Pool,
+        sql: str,
+        id_param: str,
+        kind: str,
+        action: Action,
+    ) -> tuple[Principal, asyncpg.Record]:
+        """The row ``sql`` finds for the path's id, if the caller's role in its studio allows
+        ``action``: 404 naming only that id when there is none or the caller is not in its
+        studio, 403 for the role.
+
+        ``sql`` selects at least ``org_id`` and takes the id as ``$1``.
+        """
+        resource_id = path_uuid(request, id_param)
+        principal = await self.principal(request)
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(sql, resource_id)
+        if row is None or not principal.may_see(row["org_id"]):
+            raise not_found(f"{kind} {resource_id} was not found")
+        principal.require(row["org_id"], action)
+        return principal, row

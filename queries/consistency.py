@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from starlette.requests import Request
 
 from broker.topics import STREAMS
 from projections import positions
@@ -39,15 +38,19 @@ class Token:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             stream, aggregate_id, version = raw.split(":")
+            # Plain digits only, and a version PostgreSQL can compare (a bigint).
+            if not (version.isascii() and version.isdigit() and len(version) <= 19):
+                raise ValueError(version)
             token = cls(stream, UUID(aggregate_id), int(version))
         except ValueError:
             raise _bad_token() from None
-        if token.stream not in STREAMS:
+        if token.stream not in STREAMS or not 1 <= token.version < 2**63:
             raise _bad_token()
         return token
 
 
 def _bad_token() -> Problem:
+    """Malformed, or naming no stream or an impossible version."""
     return Problem(
         400,
         "bad-consistency-token",
@@ -75,10 +78,3 @@ async def wait_for(pool: asyncpg.Pool, token: Token, timeout: float) -> None:
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.05)
-
-
-async def honour(request: Request, pool: asyncpg.Pool, timeout: float) -> None:
-    """Wait for the token in the request's header, if any."""
-    text = request.headers.get(HEADER)
-    if text:
-        await wait_for(pool, Token.decode(text), timeout)

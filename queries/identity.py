@@ -9,33 +9,36 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from queries.auth import principal_of
+from domains.user import SignInRefused
+from queries.auth import Callers
 from queries.bodies import read_body
-from queries.ports import IdentityPort, SessionResult, TokenIssuer
+from queries.login_throttle import FailedLogins
+from queries.ports import EventHistoryPort, IdentityPort, SessionResult, TokenIssuer
 from queries.routing import Endpoint, json
+from queries.text import Line
 
 
 class Register(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
     password: str = Field(min_length=8, max_length=1024)
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
     password: str = Field(max_length=1024)
 
 
 class RefreshToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    refresh_token: str = Field(max_length=400)
+    refresh_token: Line = Field(max_length=400)
 
 
 class GoogleToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_token: str = Field(max_length=8192)
+    id_token: Line = Field(max_length=8192)
 
 
 class Registered(BaseModel):
@@ -68,7 +71,11 @@ def identity_endpoints(
     pool: asyncpg.Pool,
     max_body: int,
     wait_seconds: float,
+    history: EventHistoryPort | None = None,
+    failed_logins: FailedLogins | None = None,
 ) -> list[Endpoint]:
+    callers = Callers(history)
+
     def pair(session: SessionResult) -> Response:
         return json(
             {
@@ -86,7 +93,16 @@ def identity_endpoints(
 
     async def login(request: Request) -> Response:
         body = await read_body(request, Login, max_body)
-        return pair(await identity.login(body.email, body.password))
+        if failed_logins is None:
+            return pair(await identity.login(body.email, body.password))
+        await failed_logins.check(body.email)
+        try:
+            session = await identity.login(body.email, body.password)
+        except SignInRefused:
+            await failed_logins.failed(body.email)
+            raise
+        await failed_logins.succeeded(body.email)
+        return pair(session)
 
     async def google(request: Request) -> Response:
         body = await read_body(request, GoogleToken, max_body)
@@ -102,7 +118,7 @@ def identity_endpoints(
         return Response(status_code=204)
 
     async def deactivate(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         await identity.deactivate(principal.user_id, principal.user_id)
         return Response(status_code=204)
 
@@ -110,7 +126,7 @@ def identity_endpoints(
         return json(tokens.jwks())
 
     async def me(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         async with pool.acquire() as conn:
             name = await conn.fetchval(
                 "SELECT name FROM read.users WHERE user_id = $1", principal.user_id

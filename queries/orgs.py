@@ -19,17 +19,18 @@ from starlette.responses import Response
 from broker.topics import ORGS
 from domains.policies import Action, Role
 from queries import consistency
-from queries.auth import Principal, principal_of
+from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, cursor_pair, decode_cursor, page
-from queries.ports import OrgCommandsPort, WriteResult
-from queries.problems import Problem, invalid, not_found
+from queries.paging import PageQuery, SortKey
+from queries.ports import EventHistoryPort, OrgCommandsPort, WriteResult
+from queries.problems import Problem, not_found
 from queries.routing import Endpoint, json
+from queries.text import Line
 
 
 class CreateOrg(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, description="The studio's name.")
+    name: Line = Field(min_length=1, max_length=200, description="The studio's name.")
 
 
 class RenameOrg(CreateOrg):
@@ -38,7 +39,7 @@ class RenameOrg(CreateOrg):
 
 class Invite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=254)
+    email: Line = Field(max_length=254)
     role: Role
 
 
@@ -110,36 +111,35 @@ def expected_version(request: Request) -> int | None:
     return int(value)
 
 
-def _time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(key[0])), str(key[1])
-    except (ValueError, IndexError):
-        raise invalid(
-            [{"field": "query.cursor", "message": "not a cursor from this API"}]
-        ) from None
+ORGS_IN_ORDER = SortKey(("created_at", "org_id"), (datetime, UUID))
+MEMBERS_IN_ORDER = SortKey(("joined_at", "user_id"), (datetime, UUID))
+INVITATIONS_IN_ORDER = SortKey(("created_at", "invitation_id"), (datetime, UUID))
 
 
 def org_endpoints(
-    commands: OrgCommandsPort, pool: asyncpg.Pool, max_body: int, wait_seconds: float
+    commands: OrgCommandsPort,
+    pool: asyncpg.Pool,
+    max_body: int,
+    wait_seconds: float,
+    history: EventHistoryPort | None = None,
 ) -> list[Endpoint]:
+    callers = Callers(history)
+
     async def reader(request: Request, action: Action) -> tuple[Principal, UUID]:
         """Wait for the caller's token, then check its role in the studio of the path."""
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, action)
         return principal, org_id
 
     async def create_org(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         body = await read_body(request, CreateOrg, max_body)
         result = await commands.create(body.name, actor_id=principal.user_id)
         return json(written(result), 201, {"Location": f"/api/orgs/{result.aggregate_id}"})
 
     async def rename_org(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         org_id = path_uuid(request, "org_id")
         body = await read_body(request, RenameOrg, max_body)
         result = await commands.rename(
@@ -159,23 +159,23 @@ def org_endpoints(
 
     async def list_orgs(request: Request) -> Response:
         query = read_query(request, PageQuery)
-        principal = await principal_of(request)
-        after = _time_cursor(query.cursor)
+        principal = await callers.principal(request)
+        after = ORGS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT {ORG_COLUMNS} FROM read.orgs WHERE org_id = ANY($1::uuid[]) "
                 "AND ($2::timestamptz IS NULL OR (created_at, org_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, org_id LIMIT $4",
                 list(principal.roles or ()),
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        return json(page([dict(r) for r in rows], query.limit, ["created_at", "org_id"]))
+        return json(ORGS_IN_ORDER.page([dict(r) for r in rows], query.limit))
 
     async def list_members(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, org_id = await reader(request, Action.VIEW)
-        after = _time_cursor(query.cursor)
+        after = MEMBERS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT m.user_id, u.email, u.name, m.role, m.joined_at "
@@ -184,13 +184,13 @@ def org_endpoints(
                 "AND ($2::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($2, $3::uuid)) "
                 "ORDER BY m.joined_at, m.user_id LIMIT $4",
                 org_id,
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        return json(page([dict(r) for r in rows], query.limit, ["joined_at", "user_id"]))
+        return json(MEMBERS_IN_ORDER.page([dict(r) for r in rows], query.limit))
 
     async def invite(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         org_id = path_uuid(request, "org_id")
         body = await read_body(request, Invite, max_body)
         issued = await commands.invite(org_id, body.email, body.role.value, principal.user_id)
@@ -199,7 +199,7 @@ def org_endpoints(
     async def list_invitations(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, org_id = await reader(request, Action.INVITE)
-        after = _time_cursor(query.cursor)
+        after = INVITATIONS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT invitation_id, email, role, status, expires_at, created_at "
@@ -207,27 +207,27 @@ def org_endpoints(
                 "AND ($2::timestamptz IS NULL OR (created_at, invitation_id) > ($2, $3::uuid)) "
                 "ORDER BY created_at, invitation_id LIMIT $4",
                 org_id,
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        return json(page([dict(r) for r in rows], query.limit, ["created_at", "invitation_id"]))
+        return json(INVITATIONS_IN_ORDER.page([dict(r) for r in rows], query.limit))
 
     async def revoke_invitation(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         result = await commands.revoke_invitation(
             path_uuid(request, "org_id"), path_uuid(request, "invitation_id"), principal.user_id
         )
         return json(written(result))
 
     async def accept(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         joined = await commands.accept(
             request.path_params["token"], principal.user_id, principal.email
         )
         return json(written(joined.written, role=joined.role))
 
     async def change_role(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         body = await read_body(request, ChangeRole, max_body)
         result = await commands.change_role(
             path_uuid(request, "org_id"),
@@ -238,7 +238,7 @@ def org_endpoints(
         return json(written(result))
 
     async def remove_member(request: Request) -> Response:
-        principal = await principal_of(request, roles=False)
+        principal = await callers.principal(request, roles=False)
         result = await commands.remove_member(
             path_uuid(request, "org_id"), path_uuid(request, "user_id"), principal.user_id
         )

@@ -18,10 +18,11 @@ from starlette.responses import Response
 from broker.topics import PROVIDERS
 from domains.policies import Action
 from domains.provider import KINDS
+from domains.text import refused_character
 from queries import consistency
-from queries.auth import principal_of
+from queries.auth import Callers
 from queries.bodies import path_uuid, read_body
-from queries.ports import ProviderCommandsPort, WriteResult
+from queries.ports import EventHistoryPort, ProviderCommandsPort, WriteResult
 from queries.problems import invalid, not_found
 from queries.routing import Endpoint, json
 
@@ -59,11 +60,17 @@ def _kind(request: Request) -> str:
 
 
 def provider_endpoints(
-    commands: ProviderCommandsPort, pool: asyncpg.Pool, max_body: int, wait_seconds: float
+    commands: ProviderCommandsPort,
+    pool: asyncpg.Pool,
+    max_body: int,
+    wait_seconds: float,
+    history: EventHistoryPort | None = None,
 ) -> list[Endpoint]:
+    callers = Callers(history)
+
     async def configure(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         kind = _kind(request)
         body = await read_body(request, ProviderFields, max_body)
@@ -72,12 +79,17 @@ def provider_endpoints(
         if wrong:
             raise invalid([{"field": k, "message": "must be a string"} for k in wrong])
         as_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
+        unreadable = [k for k, v in as_text.items() if refused_character(k + v) is not None]
+        if unreadable:
+            raise invalid(
+                [{"field": k, "message": "must not contain control characters"} for k in unreadable]
+            )
         result = await commands.configure(org_id, kind, as_text, principal.user_id)
         return json(_written(kind, result))
 
     async def remove(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         kind = _kind(request)
         result = await commands.remove(org_id, kind, principal.user_id)
@@ -85,7 +97,7 @@ def provider_endpoints(
 
     async def list_providers(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         async with pool.acquire() as conn:
             rows = await conn.fetch(

@@ -15,12 +15,12 @@ from starlette.responses import Response
 from broker.topics import FOLDERS
 from domains.policies import Action
 from queries import consistency
-from queries.auth import Principal, principal_of, studio_resource
+from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_body, read_query
-from queries.paging import PageQuery, cursor_pair, decode_cursor, page
-from queries.ports import StorageCommandsPort
-from queries.problems import invalid
+from queries.paging import PageQuery, SortKey
+from queries.ports import EventHistoryPort, StorageCommandsPort
 from queries.routing import Endpoint, json
+from queries.text import Line
 
 LocationCheck = Callable[[str, str], Awaitable[None]]
 
@@ -28,8 +28,8 @@ LocationCheck = Callable[[str, str], Awaitable[None]]
 class RegisterFolder(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider: Literal["local", "google_drive", "s3"]
-    location: str = Field(min_length=1, max_length=2048)
-    name: str = Field(min_length=1, max_length=200)
+    location: Line = Field(min_length=1, max_length=2048)
+    name: Line = Field(min_length=1, max_length=200)
 
 
 class StartSync(BaseModel):
@@ -100,6 +100,10 @@ PHOTO_COLUMNS = (
 )
 
 
+FOLDERS_IN_ORDER = SortKey(("created_at", "folder_id"), (datetime, UUID))
+BY_PATH = SortKey(("path", "name", "file_id"), (str, str, str))
+AUDIT_IN_ORDER = SortKey(("occurred_at", "event_id"), (datetime, UUID))
+
 # Two statements rather than one with "$2 IS NULL OR ...": a prepared statement's generic plan
 # cannot use the index range for an optional condition, and a late page then scans the folder.
 PHOTOS_FIRST = (
@@ -135,15 +139,18 @@ def storage_endpoints(
     check_location: LocationCheck,
     pool: asyncpg.Pool,
     max_body: int,
+    history: EventHistoryPort | None = None,
 ) -> list[Endpoint]:
+    callers = Callers(history)
+
     async def folder_row(request: Request, action: Action) -> tuple[Principal, asyncpg.Record]:
         """The folder of the path, if the caller's role in its studio allows ``action``."""
         sql = f"SELECT {FOLDER_COLUMNS} FROM read.folders WHERE folder_id = $1"
-        return await studio_resource(request, pool, sql, "folder_id", "Folder", action)
+        return await callers.studio_resource(request, pool, sql, "folder_id", "Folder", action)
 
     async def register(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.MANAGE_STORAGE)
         body = await read_body(request, RegisterFolder, max_body)
         await check_location(body.provider, body.location)
@@ -164,20 +171,20 @@ def storage_endpoints(
     async def list_folders(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
         query = read_query(request, PageQuery)
-        principal = await principal_of(request)
+        principal = await callers.principal(request)
         principal.require(org_id, Action.VIEW)
-        after = decode_cursor(query.cursor)
+        after = FOLDERS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT {FOLDER_COLUMNS}, created_at FROM read.folders WHERE org_id = $1 "
-                "AND ($2::text IS NULL OR (created_at, folder_id) > ($2::timestamptz, $3::uuid))"
+                "AND ($2::timestamptz IS NULL OR (created_at, folder_id) > ($2, $3::uuid))"
                 " ORDER BY created_at, folder_id LIMIT $4",
                 org_id,
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
         items = [folder_view(r) | {"created_at": r["created_at"]} for r in rows]
-        result = page(items, query.limit, ["created_at", "folder_id"])
+        result = FOLDERS_IN_ORDER.page(items, query.limit)
         for item in result["items"]:
             item.pop("created_at")
         return json(result)
@@ -207,30 +214,28 @@ def storage_endpoints(
     async def photos(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, row = await folder_row(request, Action.VIEW)
-        after = decode_cursor(query.cursor)
-        if after is not None and (len(after) != 3 or not all(isinstance(k, str) for k in after)):
-            raise invalid([{"field": "query.cursor", "message": "not a cursor from this API"}])
+        after = BY_PATH.after(query.cursor)
         async with pool.acquire() as conn:
             if after is None:
                 rows = await conn.fetch(PHOTOS_FIRST, row["folder_id"], query.limit + 1)
             else:
                 rows = await conn.fetch(PHOTOS_AFTER, row["folder_id"], *after, query.limit + 1)
-        return json(page([dict(r) for r in rows], query.limit, ["path", "name", "file_id"]))
+        return json(BY_PATH.page([dict(r) for r in rows], query.limit))
 
     async def audit(request: Request) -> Response:
         query = read_query(request, PageQuery)
         _, row = await folder_row(request, Action.VIEW)
-        after = decode_cursor(query.cursor)
+        after = AUDIT_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT event_id, action, actor, occurred_at, details FROM read.storage_audit "
-                "WHERE folder_id = $1 AND ($2::text IS NULL OR (occurred_at, event_id) > "
-                "($2::timestamptz, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
+                "WHERE folder_id = $1 AND ($2::timestamptz IS NULL OR (occurred_at, event_id) > "
+                "($2, $3::uuid)) ORDER BY occurred_at, event_id LIMIT $4",
                 row["folder_id"],
-                *cursor_pair(after),
+                *after,
                 query.limit + 1,
             )
-        return json(page([dict(r) for r in rows], query.limit, ["occurred_at", "event_id"]))
+        return json(AUDIT_IN_ORDER.page([dict(r) for r in rows], query.limit))
 
     errors = (400, 401, 403, 404, 409, 413, 422)
     return [
