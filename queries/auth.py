@@ -127,18 +127,21 @@ class BearerAuthenticator:
         if revoked:
             raise unauthenticated("This session was revoked; sign in again")
         who = Principal(claims.user_id, claims.email, claims.session_id, roles=None)
+        roles: dict[UUID, Role] | None = None
         text = request.headers.get(consistency.HEADER)
         if text:
             # A client that just created a studio or joined one sends the command's token, so
-            # the roles read below already include that write.
-            # Someone else's write is not waited for: the route then answers as it would
-            # without the token (404 outside the caller's studios), at once.
+            # the roles read below already include that write. Someone else's write is not
+            # waited for: the route then answers at once, as it would without the token.
             written = consistency.Token.decode(text)
-            if await self._may_wait(who, written, history):
+            roles = await self.roles_of(who.user_id)
+            if await self._may_wait(who, written, roles, history):
                 await consistency.wait_for(self._pool, written, self._wait)
+                if written.stream == ORGS.name:  # memberships come from the studios' events
+                    roles = None
         if not with_roles:
             return who
-        return replace(who, roles=await self.roles_of(who.user_id))
+        return replace(who, roles=roles if roles is not None else await self.roles_of(who.user_id))
 
     async def roles_of(self, user_id: UUID) -> dict[UUID, Role]:
         async with self._pool.acquire() as conn:
@@ -148,7 +151,11 @@ class BearerAuthenticator:
         return {r["org_id"]: Role(r["role"]) for r in rows}
 
     async def _may_wait(
-        self, who: Principal, written: consistency.Token, history: EventHistoryPort | None
+        self,
+        who: Principal,
+        written: consistency.Token,
+        roles: Mapping[UUID, Role],
+        history: EventHistoryPort | None,
     ) -> bool:
         """Whether the write is the caller's to know about: anything else is never waited for.
 
@@ -162,7 +169,7 @@ class BearerAuthenticator:
             return False
         if org_id is None:  # a user's own stream
             return written.aggregate_id == who.user_id
-        if org_id in await self.roles_of(who.user_id):
+        if org_id in roles:
             return True
         try:  # just created or joined: the write model knows before the read tables
             org = await history.state(ORGS.name, org_id, None, None)
