@@ -8,7 +8,15 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from broker.envelope import Envelope
+from broker.parking import dead_letter_topic
 from broker.topics import INTEGRATION_TOPICS, STREAMS
+
+DEAD_LETTERS = (
+    "Messages of {topic} that a consumer parked because it could never apply them: the "
+    "original key and bytes (usually an envelope, but possibly not even JSON), with headers "
+    "dlt_worker (the consumer), dlt_error, dlt_topic, dlt_partition and dlt_offset. "
+    "`python -m infra parked list|retry|drop` shows and replays them."
+)
 
 
 def asyncapi_document(bootstrap: str, version: str, topic_prefix: str = "") -> dict[str, Any]:
@@ -24,6 +32,14 @@ def asyncapi_document(bootstrap: str, version: str, topic_prefix: str = "") -> d
     for topic, description in INTEGRATION_TOPICS.items():
         broker.publisher(
             topic_prefix + topic, title=f"{topic}:Publish", description=description, schema=Envelope
+        )
+    for topic in [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS):
+        dlt = dead_letter_topic(topic)
+        broker.publisher(
+            topic_prefix + dlt,
+            title=f"{dlt}:Publish",
+            description=DEAD_LETTERS.format(topic=topic),
+            schema=Envelope,
         )
     spec = AsyncAPI(
         broker,

@@ -1,14 +1,11 @@
-"""What every long-running Kafka consumer here shares: its lag, and staying up after a failure."""
+"""What every long-running Kafka consumer here shares: its lag, and proof that it moves."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
-log = logging.getLogger(__name__)
 
 
 def lag(consumer: AIOKafkaConsumer | None, reached: Mapping[TopicPartition, int]) -> int:
@@ -23,23 +20,18 @@ def lag(consumer: AIOKafkaConsumer | None, reached: Mapping[TopicPartition, int]
     return total
 
 
-async def keep_running(
-    run: Callable[[], Awaitable[None]],
-    what: str,
-    on_failure: Callable[[Exception], None] = lambda _: None,
-    restart_delay: float = 2.0,
-) -> None:
-    """Run until cancelled; after a failure, wait and start again (from the stored offsets).
+class Progress:
+    """When a consumer last polled or finished a batch, for the supervisor's watchdog.
 
-    The failure is logged and reported, never swallowed: nothing is skipped, the same messages
-    are read again.
+    A Kafka client can hang after losing its coordinator while every server answers; a
+    consumer that is behind and has not moved for a while is then recreated.
     """
-    while True:
-        try:
-            await run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            on_failure(error)
-            log.exception("%s failed; starting again from its stored offsets", what)
-            await asyncio.sleep(restart_delay)
+
+    def __init__(self) -> None:
+        self.at = time.monotonic()
+
+    def moved(self) -> None:
+        self.at = time.monotonic()
+
+    def stalled(self, behind: int, after: float) -> bool:
+        return behind > 0 and time.monotonic() - self.at > after

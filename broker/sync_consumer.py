@@ -4,6 +4,8 @@ It reacts to FolderSyncStarted on ``storage.folder`` (a POST to the sync route) 
 FullSyncStorage on ``photoflow.full-sync-storage`` (an album asking for its folder), and every
 ``rescan_seconds`` it looks for syncs still marked running, such as one whose worker crashed.
 A PostgreSQL advisory lock per folder makes sure one runner, in any process, owns a sync.
+A request that can never start (say, for a folder that does not exist) is parked by the
+failure policy, and the worker goes on with the next.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from uuid import UUID
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
+from broker.consumers import Progress
 from broker.envelope import decode
+from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import FOLDERS, FULL_SYNC_STORAGE
 
 log = logging.getLogger(__name__)
 
 RunSync = Callable[[UUID], Awaitable[bool]]
-StartSync = Callable[[UUID, str], Awaitable[object]]
+StartSync = Callable[[UUID, str, UUID | None], Awaitable[object]]
+"""(folder, actor, the asking studio): refuses a folder of another studio as not found."""
 
 
 def folder_lock_key(folder_id: UUID) -> int:
@@ -37,6 +42,7 @@ class SyncWorker:
         start_sync: StartSync,
         pool: asyncpg.Pool,
         bootstrap: str,
+        policy: MessagePolicy,
         *,
         namespace: str,
         topic_prefix: str,
@@ -46,6 +52,8 @@ class SyncWorker:
         self._run_sync = run_sync
         self._start_sync = start_sync
         self._pool = pool
+        self._policy = policy
+        self.progress = Progress()
         self._bootstrap = bootstrap
         self._group = f"{namespace}.storage-sync"
         self._topics = [topic_prefix + FOLDERS.topic, topic_prefix + FULL_SYNC_STORAGE]
@@ -72,10 +80,17 @@ class SyncWorker:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 for records in batches.values():
                     for record in records:
-                        if record.value:
-                            await self._react(record.topic, record.value)
+
+                        async def react(
+                            topic: str = record.topic, value: bytes = record.value or b""
+                        ) -> None:
+                            if value:
+                                await self._react(topic, value)
+
+                        await self._policy.handle(message_of(record), react)
                 if batches:
                     await consumer.commit()
+                self.progress.moved()
         finally:
             rescan.cancel()
             for task in self._active.values():
@@ -89,7 +104,8 @@ class SyncWorker:
             self.schedule(envelope.aggregate_id)
         elif topic.endswith(FULL_SYNC_STORAGE) and envelope.type == "FullSyncStorage":
             folder_id = UUID(str(envelope.data["folder_id"]))
-            await self._start_sync(folder_id, envelope.actor or f"album:{envelope.aggregate_id}")
+            actor = envelope.actor or f"album:{envelope.aggregate_id}"
+            await self._start_sync(folder_id, actor, envelope.org_id)
             self.schedule(folder_id)
 
     def schedule(self, folder_id: UUID) -> None:
@@ -113,10 +129,18 @@ class SyncWorker:
 
     async def _rescan_forever(self) -> None:
         while True:
-            async with self._pool.acquire() as conn:
-                rows = await conn.fetch(
-                    "SELECT folder_id FROM read.folders WHERE sync_state = 'running'"
-                )
+            try:
+                async with self._pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT folder_id FROM read.folders WHERE sync_state = 'running'"
+                    )
+            except Exception as error:  # PostgreSQL away: the next scan tries again
+                log.warning("sync rescan skipped: %s", error)
+                rows = []
             for row in rows:
                 self.schedule(row["folder_id"])
             await asyncio.sleep(self._rescan)
+
+    @property
+    def failure(self) -> str | None:
+        return self._policy.failure

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
+from broker.parking import DLT_SUFFIX
 from domains.album import Album
 from domains.delivery import Delivery
 from domains.folder import Folder
@@ -130,4 +131,6 @@ def stream_of(event: AggregateEvent) -> EventStream | None:
 
 
 def all_topics() -> list[str]:
-    return [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS)
+    """Every topic, each with its dead-letter twin ``<topic>.dlt`` for parked messages."""
+    topics = [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS)
+    return topics + [t + DLT_SUFFIX for t in topics]

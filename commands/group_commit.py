@@ -8,6 +8,11 @@ command on the same aggregate sees the first one's result), and saves them all a
 
 A batch that loses a race against another process (a version already taken) is replayed one
 command at a time on freshly loaded aggregates, so only the commands that really conflict fail.
+
+A command waits at most ``deadline`` seconds: when PostgreSQL stops answering, the caller gets
+an outage error (503) in time instead of hanging through the driver's retries. A command still
+queued then is withdrawn and never runs; only the batch already being written may still
+commit once the database is back, as with any request whose answer was lost.
 """
 
 from __future__ import annotations
@@ -82,12 +87,19 @@ Decision = Callable[[Batch], Aggregate]
 Outcome = Written | Exception
 
 
+class CommandTimedOut(TimeoutError):
+    """The event store did not answer within the command's deadline."""
+
+
 class GroupCommitter:
     """Queues decisions and commits them in batches on one writer thread per application."""
 
-    def __init__(self, app: Application[UUID], max_batch: int = 500) -> None:
+    def __init__(
+        self, app: Application[UUID], max_batch: int = 500, deadline: float | None = None
+    ) -> None:
         self._app = app
         self._max_batch = max_batch
+        self._deadline = deadline
         self._queue: asyncio.Queue[tuple[Decision, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{app.name}-writer")
         self._task: asyncio.Task[None] | None = None
@@ -106,7 +118,13 @@ class GroupCommitter:
         """Run one command's decision in the next batch; raise its domain error if it failed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((decide, future))
-        outcome = await future
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(future), self._deadline)
+        except TimeoutError:
+            future.cancel()  # still queued: withdrawn; already being written: outcome unknown
+            raise CommandTimedOut(
+                f"the event store did not answer within {self._deadline:g} s"
+            ) from None
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -117,6 +135,9 @@ class GroupCommitter:
             queued = [await self._queue.get()]
             while len(queued) < self._max_batch and not self._queue.empty():
                 queued.append(self._queue.get_nowait())
+            queued = [(decide, future) for decide, future in queued if not future.done()]
+            if not queued:
+                continue  # every caller gave up waiting: run none of them
             decisions = [decide for decide, _ in queued]
             try:
                 outcomes = await loop.run_in_executor(self._writer, self.commit, decisions)
@@ -183,5 +204,12 @@ class GroupCommitter:
 
     def _save(self, batch: Batch) -> None:
         aggregates = batch.aggregates()
-        if aggregates:
+        if not aggregates:
+            return
+        try:
             self._app.save(*aggregates)
+        except RecordConflictError:
+            raise
+        except Exception:
+            self._forget(batch)  # not saved (the database failed): the cache must not keep it
+            raise

@@ -9,6 +9,11 @@ album-sync           the process manager that updates albums when their folder s
 projector NAME       one projection worker; start several to share its partitions
 rebuild NAME         drop a projection's tables and replay it, with a progress bar
 rotate-keys          add a JWT signing key (the older ones keep verifying)
+parked list          messages a worker could not apply, with their errors
+parked retry ID|all  replay parked messages after a fix (in order, per aggregate)
+parked drop ID|all   forget parked messages (their rows stay as they are)
+
+Every role restarts its workers after a failure; the process ends on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,7 +29,8 @@ from pathlib import Path
 
 import uvloop
 
-from infra import keys
+from broker import parking
+from infra import keys, parked
 from infra.bootstrap import (
     Platform,
     open_platform,
@@ -56,6 +63,27 @@ async def _rebuild(platform: Platform, name: str) -> None:
     )
 
 
+async def _parked(platform: Platform, action: str, ids: list[str]) -> None:
+    chosen = None if ids in ([], ["all"]) else [int(i) for i in ids]
+    if action == "list":
+        async with platform.pool.acquire() as conn:
+            print(parked.table(await parking.listing(conn)))
+    elif action == "retry":
+        report = await parked.retry(platform, chosen)
+        print(f"replayed {report.replayed}, still parked {report.still_parked}")
+        for error in report.errors:
+            print(f"  {error}")
+    else:
+        if chosen is None and ids != ["all"]:
+            raise SystemExit("parked drop needs message ids, or 'all'")
+        async with platform.pool.acquire() as conn:
+            rows = await parking.listing(conn)
+            gone = await parking.drop(
+                conn, [p.parked_id for p in rows if chosen is None or p.parked_id in chosen]
+            )
+        print(f"dropped {gone}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra",
@@ -72,10 +100,16 @@ def main(argv: list[str] | None = None) -> int:
         "projector",
         "rebuild",
         "rotate-keys",
+        "parked",
     ]
     parser.add_argument("role", choices=roles_named)
-    parser.add_argument("name", nargs="?", help="the projection, for projector and rebuild")
+    parser.add_argument(
+        "name", nargs="?", help="the projection (projector, rebuild); list|retry|drop (parked)"
+    )
+    parser.add_argument("ids", nargs="*", help="parked: message ids, or 'all'")
     args = parser.parse_args(argv)
+    if args.role == "parked" and args.name not in ("list", "retry", "drop"):
+        parser.error("parked needs list, retry or drop")
     projections = sorted(all_projections())
     if args.role in ("projector", "rebuild") and args.name not in projections:
         parser.error(f"{args.role} needs a projection name: one of {', '.join(projections)}")
@@ -98,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "album-sync": run_album_sync_manager,
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
+        "parked": lambda p: _parked(p, args.name, args.ids),
     }
 
     settings = Settings()
@@ -110,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     async def go() -> None:
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        loop = asyncio.get_running_loop()
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop, main_task.cancel)
         async with open_platform(settings) as platform:
             tune_gc()
             if args.role in ("run", "api"):
@@ -123,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         uvloop.run(go())
-    except KeyboardInterrupt:
-        return 130
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 0  # stopped by SIGTERM or SIGINT, after every role shut down
     return 0
 
 

@@ -7,8 +7,9 @@ are the roles a process can play, alone or together (``python -m infra run``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,16 +19,18 @@ from uuid import UUID
 
 import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from eventsourcing.application import Application
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from broker import parking
 from broker.admin import ensure_topics
-from broker.album_sync_consumer import run_album_sync
+from broker.album_sync_consumer import AlbumSyncTrigger
 from broker.asyncapi import asyncapi_document
+from broker.failure_policy import Backoff, MessagePolicy
 from broker.relay import Relay, RelaySource, make_producer
 from broker.sender_consumer import SenderConsumer
-from broker.sender_consumer import run_forever as keep_sending
 from broker.sync_consumer import SyncWorker
 from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
 from commands.album_sync import AlbumSyncManager
@@ -44,16 +47,18 @@ from commands.storage import StorageApplication, StorageCommands
 from infra import keys
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, open_application
+from infra.folder_owners import StorageFolderOwners
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.revocations import Revocations
 from infra.settings import Settings
-from infra.storage_wiring import Locations, Sources, provider_config
+from infra.storage_wiring import Locations, Sources, outbound_policy, provider_config
+from infra.supervisor import Watchdog, WorkerState, supervise
 from infra.tokens import AccessTokens
 from projections import positions
 from projections.registry import all_projections
-from projections.worker import ProjectionWorker, run_forever
+from projections.worker import ProjectionWorker, worker_name
 from queries.app import ApiParts, build_app
 from queries.auth import BearerAuthenticator
 from queries.docs import API_VERSION
@@ -72,6 +77,7 @@ class Platform:
     instance: str
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _committers: dict[str, GroupCommitter] = field(default_factory=dict)
+    _dead_letters: AIOKafkaProducer | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -86,12 +92,37 @@ class Platform:
         app = self.apps[stream]
         key = app.name
         if key not in self._committers:
-            committer = GroupCommitter(app, self.settings.group_commit_max_batch)
+            committer = GroupCommitter(
+                app, self.settings.group_commit_max_batch, self.settings.database_timeout_seconds
+            )
             self._committers[key] = await self.stack.enter_async_context(committer)
         return self._committers[key]
 
     def applications(self) -> list[Application[UUID]]:
         return list({id(app): app for app in self.apps.values()}.values())
+
+    async def message_policy(self, worker: str) -> MessagePolicy:
+        """The failure policy of one consumer, parking into ``ops.parked`` and ``<topic>.dlt``."""
+        if self._dead_letters is None:
+            producer = make_producer(self.settings.kafka_bootstrap)
+            await producer.start()
+            self.stack.push_async_callback(producer.stop)
+            self._dead_letters = producer
+        s = self.settings
+        return MessagePolicy(
+            parking.ParkingLot(worker, self.pool, self._dead_letters),
+            s.consumer_attempts,
+            Backoff(s.consumer_retry_base_seconds, s.consumer_retry_max_seconds),
+        )
+
+    async def postgres_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
 
 
 @asynccontextmanager
@@ -103,7 +134,12 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             [settings.topic_prefix + t for t in all_topics()],
             settings.kafka_partitions,
         )
-        pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+        pool = await asyncpg.create_pool(
+            settings.database_url,
+            min_size=2,
+            max_size=20,
+            timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
+        )
         stack.push_async_callback(pool.close)
         # A blocking pool: under a burst, a request waits for a connection instead of failing.
         redis = Redis(
@@ -152,6 +188,7 @@ async def _create_read_tables(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
         await positions.create_schema(conn)
+        await parking.create_schema(conn)
         for projection in all_projections().values():
             await positions.upgrade(conn, projection)
 
@@ -210,10 +247,13 @@ async def serve_api(platform: Platform) -> None:
                     revocations.revoke_user,
                 ),
                 tokens=tokens,
-                providers=ProviderCommands(providers),
+                providers=ProviderCommands(providers, outbound_policy(settings)),
                 storage=StorageCommands(folders),
                 albums=AlbumCommands(
-                    platform.apps[ALBUMS.name], albums, keys.invitation_key(platform.keys_dir)
+                    platform.apps[ALBUMS.name],
+                    albums,
+                    keys.invitation_key(platform.keys_dir),
+                    StorageFolderOwners(platform.apps[FOLDERS.name]),
                 ),
                 check_location=Locations(provider_config(settings)).check,
                 orgs=OrganizationCommands(
@@ -228,9 +268,11 @@ async def serve_api(platform: Platform) -> None:
                 required_workers=required_workers(),
                 namespace=settings.namespace,
                 max_body_bytes=settings.max_body_bytes,
+                login_failures_per_account=settings.login_failures_per_account,
                 consistency_wait_seconds=settings.consistency_wait_seconds,
             )
         )
+        trusted = settings.trusted_proxy_list()
         config = uvicorn.Config(
             app,
             host=settings.http_host,
@@ -239,26 +281,41 @@ async def serve_api(platform: Platform) -> None:
             lifespan="off",
             access_log=False,
             loop="none",
+            # X-Forwarded-For only from the proxies we were told of: from anyone else it
+            # would let a client pick the address its rate limits count against.
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=trusted or None,
         )
-        await uvicorn.Server(config).serve()
+        await _ApiServer(config).serve()
     finally:
         await kafka_admin.close()
+
+
+class _ApiServer(uvicorn.Server):
+    """Uvicorn without its own signal handlers: the process's handler stops every role."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def run_relay(platform: Platform) -> None:
     settings = platform.settings
     producer = make_producer(settings.kafka_bootstrap)
-    await producer.start()
     sources = [RelaySource(app, settings.topic_prefix) for app in platform.applications()]
     relay = Relay(sources, platform.pool, producer, settings.relay_batch_size)
+
+    async def run() -> None:
+        await producer.start()
+        try:
+            await relay.run()
+        finally:
+            await producer.stop()
 
     async def status() -> dict[str, Any]:
         return {"lag": await relay.lag(), "published": relay.published}
 
-    try:
-        await _with_heartbeat(platform, "relay", "relay", status, relay.run())
-    finally:
-        await producer.stop()
+    await _supervised(platform, ("relay", "relay"), status, run)
 
 
 async def run_projector(platform: Platform, name: str) -> None:
@@ -269,6 +326,7 @@ async def run_projector(platform: Platform, name: str) -> None:
         platform.pool,
         settings.kafka_bootstrap,
         settings.projection_batch_size,
+        await platform.message_policy(worker_name(name)),
         namespace=settings.namespace,
         topic_prefix=settings.topic_prefix,
     )
@@ -276,7 +334,7 @@ async def run_projector(platform: Platform, name: str) -> None:
     async def status() -> dict[str, Any]:
         return {"lag": worker.lag(), "applied": worker.applied, "failure": worker.failure}
 
-    await _with_heartbeat(platform, "projector", name, status, run_forever(worker))
+    await _supervised(platform, ("projector", name), status, worker.run, worker.stalled)
 
 
 def _mailer(settings: Settings) -> Mailer:
@@ -293,8 +351,8 @@ def _mailer(settings: Settings) -> Mailer:
     return MailboxMailer(Path(settings.mailbox_dir), settings.mail_from)
 
 
-async def run_sender(platform: Platform) -> None:
-    """Mail for the events that call for one, each sent once, and the client-activity digest."""
+async def sender_service(platform: Platform) -> SenderService:
+    """The Sender's use cases, for its consumer and for replays of its parked messages."""
     digests = DigestReads(platform.pool)
     settings = platform.settings
 
@@ -304,7 +362,7 @@ async def run_sender(platform: Platform) -> None:
         return str(name) if name else None
 
     committer = await platform.committer(DELIVERIES.name)
-    service = SenderService(
+    return SenderService(
         committer,
         _mailer(settings),
         JinjaRenderer(),
@@ -320,26 +378,33 @@ async def run_sender(platform: Platform) -> None:
         album_comments=digests.comments,
         mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
     )
+
+
+async def run_sender(platform: Platform) -> None:
+    """Mail for the events that call for one, each sent once, and the client-activity digest."""
+    settings = platform.settings
+    digests = DigestReads(platform.pool)
+    service = await sender_service(platform)
     consumer = SenderConsumer(
         service.handle,
         settings.kafka_bootstrap,
+        await platform.message_policy("sender"),
         namespace=settings.namespace,
         topic_prefix=settings.topic_prefix,
         topics=(ORGS.topic, ALBUMS.topic),
     )
 
     async def status() -> dict[str, Any]:
-        return {
-            "lag": consumer.lag(),
-            "handled": consumer.handled,
-            "failures": consumer.failures,
-        }
+        return {"lag": consumer.lag(), "handled": consumer.handled, "failure": consumer.failure}
 
     period = timedelta(seconds=settings.digest_seconds)
-    work = asyncio.gather(
-        keep_sending(consumer), digest_forever(service.handle, digests.albums_with_comments, period)
-    )
-    await _with_heartbeat(platform, "sender", "sender", status, work)
+
+    async def run() -> None:
+        await asyncio.gather(
+            consumer.run(), digest_forever(service.handle, digests.albums_with_comments, period)
+        )
+
+    await _supervised(platform, ("sender", "sender"), status, run, consumer.stalled)
 
 
 async def run_sync_worker(platform: Platform) -> None:
@@ -352,18 +417,26 @@ async def run_sync_worker(platform: Platform) -> None:
     commands = StorageCommands(committer)
     worker = SyncWorker(
         folder_sync.run,
-        lambda folder_id, actor: commands.start_sync(folder_id, "full", actor),
+        lambda folder_id, actor, org_id: commands.start_sync(
+            folder_id, "full", actor, for_org=org_id
+        ),
         platform.pool,
         settings.kafka_bootstrap,
+        await platform.message_policy("sync"),
         namespace=settings.namespace,
         topic_prefix=settings.topic_prefix,
         max_parallel=settings.sync_parallel,
     )
 
     async def status() -> dict[str, Any]:
-        return {"lag": 0, "running": worker.running(), "completed": worker.completed}
+        return {
+            "lag": 0,
+            "running": worker.running(),
+            "completed": worker.completed,
+            "failure": worker.failure,
+        }
 
-    await _with_heartbeat(platform, "sync", "sync", status, worker.run())
+    await _supervised(platform, ("sync", "sync"), status, worker.run)
 
 
 async def run_album_sync_manager(platform: Platform) -> None:
@@ -373,41 +446,79 @@ async def run_album_sync_manager(platform: Platform) -> None:
     reads = AlbumSyncReads(platform.pool)
     committer = await platform.committer(ALBUMS.name)
     link_key = keys.invitation_key(platform.keys_dir)
-    albums = AlbumCommands(app, committer, link_key)
+    albums = AlbumCommands(
+        app, committer, link_key, StorageFolderOwners(platform.apps[FOLDERS.name])
+    )
     manager = AlbumSyncManager(albums, reads.ready, reads.files)
 
-    async def status() -> dict[str, Any]:
-        return {"lag": 0, "updated": manager.updated}
-
-    work = run_album_sync(
+    trigger = AlbumSyncTrigger(
         manager,
         settings.kafka_bootstrap,
         namespace=settings.namespace,
         topic_prefix=settings.topic_prefix,
     )
-    await _with_heartbeat(platform, "album-sync", "album-sync", status, work)
+
+    async def status() -> dict[str, Any]:
+        return {"lag": 0, "updated": manager.updated, "failure": trigger.failure}
+
+    await _supervised(platform, ("album-sync", "album-sync"), status, trigger.run)
 
 
-async def _with_heartbeat(platform: Platform, kind: str, name: str, status: Any, work: Any) -> None:
+Status = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def _supervised(
+    platform: Platform,
+    worker: tuple[str, str],
+    status: Status,
+    run: Callable[[], Coroutine[Any, Any, None]],
+    stalled: Callable[[float], bool] | None = None,
+) -> None:
+    """Run a worker under ``supervise``, its heartbeat saying how it fares, until cancelled."""
+    settings = platform.settings
+    state = WorkerState()
+    label = worker[1] if worker[0] == worker[1] else ":".join(worker)
+
+    async def reported() -> dict[str, Any]:
+        try:
+            own = await status()
+        except Exception as error:  # a dependency is down: the heartbeat still goes out
+            own = {"lag": None, "failure": f"{type(error).__name__}: {error}"}
+        return {
+            **own,
+            "restarting": state.restarting,
+            "restarts": state.restarts,
+            "last_failure": state.last_failure,
+        }
+
     beat = asyncio.create_task(
         beat_forever(
             platform.redis,
-            platform.settings.namespace,
-            (kind, name),
+            settings.namespace,
+            worker,
             platform.instance,
-            status,
-            platform.settings.heartbeat_seconds,
+            reported,
+            settings.heartbeat_seconds,
         )
     )
+    watchdog = (
+        Watchdog(stalled, platform.postgres_answers, settings.watchdog_seconds)
+        if stalled is not None
+        else None
+    )
     try:
-        await work
+        await supervise(label, run, state, watchdog)
     finally:
         beat.cancel()
         await asyncio.gather(beat, return_exceptions=True)
 
 
 async def run_everything(platform: Platform) -> None:
-    """API, relay and every projection in one process: the embedded default of ``make run``."""
+    """API, relay and every worker in one process: the embedded default of ``make run``.
+
+    Each worker restarts itself after a failure; this returns only when cancelled (SIGTERM or
+    SIGINT), or when the API cannot serve at all (its port taken).
+    """
     tasks = [
         asyncio.create_task(serve_api(platform), name="api"),
         asyncio.create_task(run_relay(platform), name="relay"),

@@ -43,6 +43,9 @@ def open_application(
                     **settings.postgres_parts(),
                     "POSTGRES_SCHEMA": schema,
                     "POSTGRES_POOL_SIZE": "4",
+                    # a restarted PostgreSQL is noticed at once, and a dead one within seconds
+                    "POSTGRES_PRE_PING": "y",
+                    "POSTGRES_CONNECT_TIMEOUT": str(max(1, int(settings.database_timeout_seconds))),
                     "POSTGRES_MAX_OVERFLOW": "4",
                     "CREATE_TABLE": "y",
                     "AGGREGATE_CACHE_MAXSIZE": "10000",

@@ -1,7 +1,9 @@
 """One batch of Kafka records into a projection, in one PostgreSQL transaction.
 
 The live worker and the rebuild both come through here, so a rebuilt table is made by the very
-code that keeps it up to date.
+code that keeps it up to date. An aggregate with a parked event (``broker.parking``) has its
+later events parked behind it, in the same transaction that moves the offsets past them, so its
+rows are never patched out of order; ``apply_parked`` replays them once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 
 from broker.envelope import Envelope, decode
+from broker.parking import Message, ParkingLot, held_aggregates
 from projections import positions
 from projections.base import Projection
 
 Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+HELD = "held: an earlier event of this aggregate is parked"
 
 
 def rebuild_lock_key(projection: str) -> int:
@@ -31,11 +35,13 @@ async def apply_records(
     records: Records,
     *,
     rebuilding: dict[UUID, int] | None = None,
+    parking: ParkingLot | None = None,
 ) -> int:
     """Apply the records not yet consumed; return how many events were new to the projection.
 
     ``rebuilding`` is a rebuild's own record of the versions it applied (its tables started
     empty, and it holds the projection's lock alone), used instead of looking them up.
+    With ``parking``, events of aggregates that already have a parked event are parked too.
     """
     if not any(records.values()):
         return 0
@@ -46,21 +52,55 @@ async def apply_records(
             )
         keys = [(tp.topic, tp.partition) for tp in records]
         consumed = await positions.lock_offsets(conn, projection.name, keys)
-        fresh: list[Envelope] = []
+        fresh: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
         reached: dict[positions.TopicPartitionKey, int] = {}
         for tp, batch in records.items():
             start = consumed[(tp.topic, tp.partition)]
-            fresh.extend(decode(r.value) for r in batch if r.offset >= start and r.value)
+            fresh.extend((r, decode(r.value)) for r in batch if r.offset >= start and r.value)
             if batch and batch[-1].offset >= start:
                 reached[(tp.topic, tp.partition)] = batch[-1].offset + 1
         if not reached:
             return 0
+        if parking is not None and fresh:
+            fresh = await _hold_behind_parked(conn, parking, fresh)
+        envelopes = [envelope for _, envelope in fresh]
         if rebuilding is None:
-            new = await positions.keep_unseen(conn, projection.name, fresh)
+            new = await positions.keep_unseen(conn, projection.name, envelopes)
         else:  # the tables started empty: the versions applied are the ones this rebuild saw
-            new = positions.newer_than(rebuilding, fresh)
+            new = positions.newer_than(rebuilding, envelopes)
         if new:
             await projection.apply(conn, new)
             await positions.record_versions(conn, projection.name, new)
         await positions.save_offsets(conn, projection.name, reached)
         return len(new)
+
+
+async def _hold_behind_parked(
+    conn: asyncpg.Connection,
+    parking: ParkingLot,
+    fresh: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
+) -> list[tuple[ConsumerRecord[bytes, bytes], Envelope]]:
+    held = await held_aggregates(conn, parking.worker, list({e.aggregate_id for _, e in fresh}))
+    if not held:
+        return fresh
+    kept = []
+    for record, envelope in fresh:
+        if envelope.aggregate_id in held:
+            message = Message(
+                record.topic, record.partition, record.offset, record.key, record.value
+            )
+            await parking.park(message, HELD, 0, conn)
+        else:
+            kept.append((record, envelope))
+    return kept
+
+
+async def apply_parked(
+    conn: asyncpg.Connection, projection: Projection, events: Sequence[Envelope]
+) -> int:
+    """Apply parked events (in the caller's transaction), skipping versions already applied."""
+    new = await positions.keep_unseen(conn, projection.name, events)
+    if new:
+        await projection.apply(conn, new)
+        await positions.record_versions(conn, projection.name, new)
+    return len(new)

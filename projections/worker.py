@@ -3,19 +3,27 @@
 Kafka assigns partitions among the group's members, so several processes running the same
 projection share the load. Offsets are never committed to Kafka as the source of truth: on
 every assignment the worker seeks to the offsets stored beside the read rows.
+
+Failures follow ``broker.failure_policy``: a batch that fails because PostgreSQL does not
+answer is retried as it is until it does; a batch that fails otherwise is applied again one
+record at a time, so the one record that can never apply is parked and every other applies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from broker.consumers import keep_running
+from broker.consumers import Progress
 from broker.consumers import lag as consumer_lag
+from broker.failure_policy import MessagePolicy, OutageLog, message_of
+from broker.parking import ParkingLot, describe_error
+from infra.outages import is_outage
 from projections import positions
-from projections.applier import apply_records
+from projections.applier import Records, apply_records
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -23,6 +31,11 @@ log = logging.getLogger(__name__)
 
 def group_id(namespace: str, projection: str) -> str:
     return f"{namespace}.projection.{projection}"
+
+
+def worker_name(projection: str) -> str:
+    """How parked messages and heartbeats name this projection's worker."""
+    return f"projector:{projection}"
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -45,6 +58,7 @@ class ProjectionWorker:
         pool: asyncpg.Pool,
         bootstrap: str,
         batch_size: int,
+        policy: MessagePolicy,
         *,
         namespace: str = "photoflow",
         topic_prefix: str = "",
@@ -55,12 +69,24 @@ class ProjectionWorker:
         self._pool = pool
         self._bootstrap = bootstrap
         self._batch_size = batch_size
+        self._policy = policy
+        self._backoff = policy.backoff
+        self._outage = OutageLog(f"projection {projection.name}")
         self._consumer: AIOKafkaConsumer | None = None
         self._consumed: dict[TopicPartition, int] = {}
         self.applied = 0
         self.consumed = 0
-        self.failure: str | None = None
-        """The last batch's error while it keeps failing; None once a batch succeeds."""
+        self.progress = Progress()
+        self._failure: str | None = None
+
+    @property
+    def parking(self) -> ParkingLot:
+        return self._policy.parking
+
+    @property
+    def failure(self) -> str | None:
+        """The error the worker keeps retrying right now; None while it flows."""
+        return self._failure or self._policy.failure
 
     async def run(self) -> None:
         async with self._pool.acquire() as conn:
@@ -80,16 +106,65 @@ class ProjectionWorker:
         try:
             while True:
                 records = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                if not records and self.lag() == 0:
+                    self.progress.moved()  # idle, not stuck
                 if not records:
                     continue
-                self.applied += await apply_records(self._pool, self.projection, records)
+                await self._apply(records)
                 self.consumed += sum(len(batch) for batch in records.values())
-                self.failure = None
                 for tp, batch in records.items():
                     self._consumed[tp] = batch[-1].offset + 1
+                self.progress.moved()
         finally:
             self._consumer = None
             await consumer.stop()
+
+    async def _apply(self, records: Records) -> None:
+        outages = 0
+        while True:
+            try:
+                self.applied += await apply_records(
+                    self._pool, self.projection, records, parking=self.parking
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self._failure = describe_error(error)
+                if is_outage(error):
+                    outages += 1
+                    self._outage.down(error)
+                    await asyncio.sleep(self._backoff.delay(outages))
+                    continue
+                log.warning(
+                    "projection %s: a batch failed (%s); applying it one record at a time",
+                    self.projection.name,
+                    self._failure,
+                )
+                await self._one_by_one(records)
+            self._outage.up()
+            self._failure = None
+            return
+
+    async def _one_by_one(self, records: Records) -> None:
+        for tp, batch in records.items():
+            for record in batch:
+                one = {tp: [record]}
+
+                async def apply_one(one: Records = one) -> None:
+                    self.applied += await apply_records(
+                        self._pool, self.projection, one, parking=self.parking
+                    )
+
+                if not await self._policy.handle(message_of(record), apply_one):
+                    await self._move_past(tp, record.offset)
+
+    async def _move_past(self, tp: TopicPartition, offset: int) -> None:
+        """After parking a record, store the offset past it, unless a later batch did already."""
+        key = (tp.topic, tp.partition)
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await positions.lock_offsets(conn, self.projection.name, [key])
+            if stored[key] <= offset:
+                await positions.save_offsets(conn, self.projection.name, {key: offset + 1})
 
     async def seek_to_stored(self, assigned: set[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -104,11 +179,6 @@ class ProjectionWorker:
         """Messages on the assigned partitions that this worker has not consumed yet."""
         return consumer_lag(self._consumer, self._consumed)
 
-
-async def run_forever(worker: ProjectionWorker, restart_delay: float = 2.0) -> None:
-    """Keep a worker running: a failed batch is retried from the stored offsets, never skipped."""
-
-    def failed(error: Exception) -> None:
-        worker.failure = f"{type(error).__name__}: {error}"
-
-    await keep_running(worker.run, f"projection {worker.projection.name}", failed, restart_delay)
+    def stalled(self, after: float) -> bool:
+        """Behind, yet no batch for ``after`` seconds: the watchdog recreates it."""
+        return self.progress.stalled(self.lag(), after)

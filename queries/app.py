@@ -39,6 +39,7 @@ from queries.ports import (
 from queries.problems import Problem, from_domain, render
 from queries.providers import provider_endpoints
 from queries.routing import Endpoint, routes
+from queries.staleness import MarkStale, StaleAggregates
 from queries.storage import LocationCheck, storage_endpoints
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ def build_app(parts: ApiParts) -> ASGIApp:
         },
     )
     app.state.authenticator = parts.authenticator
-    return with_gate(app, parts.auth_rate_limit, parts.cors_origins)
+    marked = MarkStale(app, StaleAggregates(parts.pool))
+    return with_gate(marked, parts.auth_rate_limit, parts.cors_origins)
 
 
 def _health_answers_its_report(endpoints: Sequence[Endpoint]) -> list[Endpoint]:

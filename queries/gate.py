@@ -122,6 +122,6 @@ def with_gate(app: ASGIApp, auth_limit: RedisRateLimit, cors_origins: Sequence[s
             "X-Consistency-Token",
             "X-Request-Id",
         ],
-        expose_headers=["ETag", "Location", "X-Request-Id", "Retry-After"],
+        expose_headers=["ETag", "Location", "X-Request-Id", "Retry-After", "X-Stale"],
     )
     return Gate(inner, auth_limit)

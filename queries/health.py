@@ -1,11 +1,16 @@
-"""``GET /api/health``: 200 only when every service answers and every worker runs."""
+"""``GET /api/health``: are the servers up, and how do the workers fare?
+
+503 only while PostgreSQL, Kafka or Redis does not answer: that is when a client should back
+off. A worker that is restarting, retrying, missing or has parked messages makes the status
+``degraded`` (still 200): the platform serves, and the body says which worker needs a look.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
@@ -14,6 +19,7 @@ from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 
+from broker import parking
 from infra.heartbeats import running_workers
 from queries.routing import Endpoint, json
 
@@ -34,10 +40,13 @@ class Worker(BaseModel):
     instances: int
     lag: int | None = None
     failure: str | None = None
+    restarting: bool = False
+    restarts: int = 0
+    parked: int = 0
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded", "unavailable"]
     components: list[Component]
     workers: list[Worker]
 
@@ -62,9 +71,13 @@ def health_endpoints(
     required_workers: Sequence[tuple[str, str]],
     namespace: str,
 ) -> list[Endpoint]:
+    parked: dict[str, int] = {}
+
     async def ping_postgres() -> None:
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
+            parked.clear()
+            parked.update(await parking.counts(conn))
 
     async def health(request: Request) -> Response:
         components = await asyncio.gather(
@@ -81,19 +94,28 @@ def health_endpoints(
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
             lags = [b["lag"] for b in mine if b.get("lag") is not None]
             failures = [b["failure"] for b in mine if b.get("failure")]
+            restarting = any(b.get("restarting") for b in mine)
             workers.append(
                 {
                     "kind": kind,
                     "name": name,
-                    "running": bool(mine) and not failures,
+                    "running": bool(mine) and not failures and not restarting,
                     "instances": len(mine),
                     "lag": sum(lags) if lags else None,
                     "failure": failures[0] if failures else None,
+                    "restarting": restarting,
+                    "restarts": sum(int(b.get("restarts") or 0) for b in mine),
+                    "parked": parked.get(name if kind == name else f"{kind}:{name}", 0),
                 }
             )
-        ok = all(c["ok"] for c in components) and all(w["running"] for w in workers)
-        body = {"status": "ok" if ok else "degraded", "components": components, "workers": workers}
-        return json(body, 200 if ok else 503)
+        if not all(c["ok"] for c in components):
+            status = "unavailable"
+        elif all(w["running"] and not w["parked"] for w in workers):
+            status = "ok"
+        else:
+            status = "degraded"
+        body = {"status": status, "components": components, "workers": workers}
+        return json(body, 503 if status == "unavailable" else 200)
 
     return [
         Endpoint(

@@ -57,16 +57,16 @@ async def running_platform(
     base = f"http://127.0.0.1:{world.settings.http_port}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
 
-        async def health() -> int:
+        async def health() -> str:
             try:
-                return (await http.get("/api/health")).status_code
+                return str((await http.get("/api/health")).json()["status"])
             except httpx.TransportError:
                 assert process.poll() is None, "the platform exited; see var/test-logs"
-                return 0
+                return "not answering"
 
         try:
             await eventually(
-                health, lambda status: status == 200, timeout=90, what="platform healthy"
+                health, lambda status: status == "ok", timeout=90, what="platform healthy"
             )
             yield Running(world, http, google)
         finally:

@@ -119,6 +119,7 @@ async def test_the_same_event_twice_is_applied_once(world: World, platform: Plat
         platform.pool,
         world.settings.kafka_bootstrap,
         batch_size=1,
+        policy=await platform.message_policy("projector:orgs"),
         namespace=world.settings.namespace,
         topic_prefix=world.settings.topic_prefix,
     )
