@@ -134,6 +134,52 @@ class AlbumPhoto(BaseModel):
     proc_status: str
 
 
+class Shared(AlbumWritten):
+    share_token: str = Field(description="The client's credential: /api/share/{share_token}.")
+
+
+class CommentView(BaseModel):
+    comment_id: UUID
+    photo_id: UUID
+    author: str = Field(description="A member's user id, or client:<guest> for a client.")
+    text: str
+    created_at: datetime
+
+
+class ActivityEntry(BaseModel):
+    event_id: UUID
+    activity: str
+    actor: str | None
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+class SharedAlbum(BaseModel):
+    """What a client sees of the album: no studio, folder or tags."""
+
+    album_id: UUID
+    title: str
+    status: str
+    client: dict[str, str]
+    photo_count: int
+    selection_count: int
+    selection_limit: int | None
+    comment_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SharedPhotos(BaseModel):
+    items: list[AlbumPhoto]
+    next_cursor: str | None
+
+
+class ShareView(BaseModel):
+    album: SharedAlbum
+    photos: SharedPhotos = Field(description="The first page; ?limit=&cursor= page on.")
+
+
 AlbumStatus = Literal[STATES]  # type: ignore[valid-type]
 
 
@@ -464,6 +510,7 @@ def album_endpoints(
             activity,
             "What happened to the album, and who did it",
             "albums",
+            response=ActivityEntry,
             query=PageQuery,
             paged=True,
             errors=(401, 404, 409, 422),
@@ -474,6 +521,7 @@ def album_endpoints(
             comments,
             "The album's comments",
             "albums",
+            response=CommentView,
             query=PageQuery,
             paged=True,
             errors=(401, 404, 409, 422),
@@ -485,6 +533,10 @@ def album_endpoints(
             "The selection as a Lightroom filter string or CSV",
             "albums",
             query=ExportQuery,
+            content={
+                "text/plain": {"type": "string", "description": "Lightroom: names, with commas"},
+                "text/csv": {"type": "string", "description": "name,file_id,rating,color,..."},
+            },
             errors=(401, 404, 422),
         ),
         Endpoint(
@@ -523,7 +575,7 @@ def album_endpoints(
             "Share with the client: answers the share token",
             "albums",
             body=Share,
-            response=AlbumWritten,
+            response=Shared,
             errors=errors,
         ),
         Endpoint(
@@ -542,6 +594,8 @@ def album_endpoints(
             share_view,
             "The shared album and its photos (paged)",
             "client",
+            response=ShareView,
+            query=PageQuery,
             authenticated=False,
             errors=(404, 422),
         ),

@@ -54,6 +54,9 @@ class StateQuery(BaseModel):
         return self
 
 
+STREAM_PARAMETER = {"stream": {"type": "string", "enum": list(STREAMS)}}
+
+
 def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
     callers = Callers(history)
 
@@ -101,6 +104,8 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
             response=AuditEvent,
             query=PageQuery,
             paged=True,
+            errors=(403, 404, 422),
+            path_params=STREAM_PARAMETER,
         ),
         Endpoint(
             "GET",
@@ -110,5 +115,7 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
             "audit",
             response=AggregateState,
             query=StateQuery,
+            errors=(403, 404, 422),
+            path_params=STREAM_PARAMETER,
         ),
     ]

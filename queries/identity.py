@@ -15,6 +15,7 @@ from queries.bodies import read_body
 from queries.login_throttle import FailedLogins
 from queries.ports import EventHistoryPort, IdentityPort, SessionResult, TokenIssuer
 from queries.routing import Endpoint, json
+from queries.schemas import Jwks
 from queries.text import Line
 
 
@@ -209,6 +210,7 @@ def identity_endpoints(
             jwks,
             "Public keys that sign access tokens",
             "auth",
+            response=Jwks,
             authenticated=False,
             errors=(),
         ),

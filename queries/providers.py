@@ -47,6 +47,9 @@ class ProviderView(BaseModel):
     updated_by: str | None
 
 
+KIND_PARAMETER = {"kind": {"type": "string", "enum": sorted(KINDS)}}
+
+
 def _written(kind: str, result: WriteResult) -> dict[str, Any]:
     token = consistency.Token(PROVIDERS.name, result.aggregate_id, result.version)
     return {"kind": kind, "version": result.version, "consistency_token": token.encode()}
@@ -128,6 +131,7 @@ def provider_endpoints(
             body=ProviderFields,
             response=ProviderWritten,
             errors=errors,
+            path_params=KIND_PARAMETER,
         ),
         Endpoint(
             "DELETE",
@@ -137,6 +141,7 @@ def provider_endpoints(
             "providers",
             response=ProviderWritten,
             errors=errors,
+            path_params=KIND_PARAMETER,
         ),
         Endpoint(
             "GET",

@@ -23,6 +23,7 @@ from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
 from queries.auth import unauthenticated
+from queries.bodies import body_required
 from queries.outages import RETRY_AFTER_SECONDS
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -203,7 +204,7 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
             operation["parameters"] = parameters
         if e.body is not None:
             operation["requestBody"] = {
-                "required": _body_required(e.body),
+                "required": body_required(e.body),
                 "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
             }
         if e.authenticated:
@@ -277,11 +278,6 @@ def _component(ref: JsonSchema, components: Mapping[str, Any]) -> JsonSchema:
     name = str(ref["$ref"]).rsplit("/", 1)[-1]
     found: JsonSchema = components[name]
     return found
-
-
-def _body_required(model: type[BaseModel]) -> bool:
-    """A body whose every field has a default may be left out (``POST .../share``)."""
-    return any(f.is_required() for f in model.model_fields.values())
 
 
 def _path_schema(name: str) -> JsonSchema:

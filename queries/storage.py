@@ -8,6 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -235,7 +236,9 @@ def storage_endpoints(
                 *after,
                 query.limit + 1,
             )
-        return json(AUDIT_IN_ORDER.page([dict(r) for r in rows], query.limit))
+        # asyncpg hands jsonb over as its text: decode it, or the client gets a string.
+        items = [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]
+        return json(AUDIT_IN_ORDER.page(items, query.limit))
 
     errors = (400, 401, 403, 404, 409, 413, 422)
     return [
