@@ -19,9 +19,11 @@ from bench.processes import serving
 from bench.report import Figure, Latencies, Stopwatch, say
 from commands.albums import AlbumCommands, AlbumsApplication
 from commands.group_commit import GroupCommitter
+from commands.storage import StorageCommands
 from domains.album import Album, photo_id_for
 from infra.bootstrap import open_platform
 from infra.eventstore import open_application
+from infra.folder_owners import StorageFolderOwners
 from projections.albums import AlbumsProjection
 from projections.rebuild import rebuild
 from queries.albums import PHOTOS_AFTER
@@ -38,16 +40,24 @@ async def run(world: World, quick: bool) -> list[Figure]:
     files = [(f"IMG_{n:05d}.jpg", f"IMG_{n:05d}.jpg") for n in range(photos)]
     async with open_platform(world.settings) as platform:
         app = platform.apps["albums"]
+        studio, photographer = uuid4(), uuid4()
+        async with GroupCommitter(platform.apps["folders"]) as folders:
+            folder_id = (
+                await StorageCommands(folders).register(
+                    studio, "local", str(world.settings.demo_photos_dir), "Wedding", photographer
+                )
+            ).aggregate_id
         async with GroupCommitter(app) as committer:
-            albums = AlbumCommands(app, committer, LINK_KEY)
+            owners = StorageFolderOwners(platform.apps["folders"])
+            albums = AlbumCommands(app, committer, LINK_KEY, owners)
 
             async def new_album() -> tuple[str, str]:
                 album_id = (
                     await albums.create(
-                        uuid4(), "Big wedding", "Client", "c@x.io", uuid4(), [], None, uuid4()
+                        studio, "Big wedding", "Client", "c@x.io", folder_id, [], None, photographer
                     )
                 ).aggregate_id
-                await albums.change(album_id, lambda a: a.request_sync("bench"))
+                await albums.request_sync(album_id, "bench")
                 return str(album_id), ""
 
             album_id, _ = await new_album()

@@ -27,6 +27,7 @@ from commands.providers import ProviderCommands
 from commands.storage import StorageCommands
 from infra.bootstrap import open_platform
 from infra.cloud import ProviderConfig, make_provider
+from infra.storage_wiring import outbound_policy
 from projections.files import FilesProjection
 from projections.rebuild import rebuild
 from queries.storage import PHOTOS_AFTER
@@ -93,7 +94,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         async with open_platform(world.settings) as platform:
             org_id, actor = uuid4(), uuid4()
             async with GroupCommitter(platform.apps["providers"]) as committer:
-                await ProviderCommands(committer).configure(
+                await ProviderCommands(committer, outbound_policy(world.settings)).configure(
                     org_id, "google_drive", drive["settings"], actor
                 )
             worker = world.spawn(

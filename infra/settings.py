@@ -89,10 +89,10 @@ class Settings(BaseSettings):
     consumer_retry_base_seconds: float = Field(default=0.5, gt=0)
     consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
     watchdog_seconds: float = Field(
-        default=60.0, gt=0, description="A consumer with lag and no progress this long is recreated."
+        default=60.0, gt=0, description="A consumer behind and not moving this long is recreated."
     )
     database_timeout_seconds: float = Field(
-        default=4.0, gt=0, description="Connect and statement timeout: a command answers 503 in time."
+        default=4.0, gt=0, description="Connect timeout and command deadline: 503 in time."
     )
 
     def local_root_paths(self) -> list[Path]:

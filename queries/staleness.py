@@ -9,12 +9,15 @@ serving it silently. The set of stale aggregates is small and read at most once 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from uuid import UUID
 
 import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 HEADER = b"x-stale"
 REFRESH_SECONDS = 1.0
@@ -46,7 +49,8 @@ class StaleAggregates:
                         "SELECT DISTINCT aggregate_id, worker FROM ops.parked "
                         "WHERE aggregate_id IS NOT NULL AND worker LIKE 'projector:%'"
                     )
-            except Exception:  # PostgreSQL away: the route itself answers 503
+            except Exception as error:  # PostgreSQL away: the route itself answers 503
+                log.warning("stale aggregates not read: %s", error)
                 return
             stale: dict[UUID, list[str]] = {}
             for r in rows:

@@ -18,6 +18,7 @@ class Message:
     key: bytes
     headers: dict[str, bytes]
     envelope: dict[str, object]
+    """The JSON body; empty when the bytes are not JSON (a dead-letter topic may hold those)."""
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[Message]:
@@ -46,7 +47,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[Message]:
                                 r.offset,
                                 r.key or b"",
                                 dict(r.headers),
-                                orjson.loads(r.value or b"{}"),
+                                _json(r.value),
                             )
                         )
                 if await consumer.position(tp) >= end[tp]:
@@ -54,3 +55,11 @@ async def read_topic(bootstrap: str, topic: str) -> list[Message]:
         return messages
     finally:
         await consumer.stop()
+
+
+def _json(value: bytes | None) -> dict[str, object]:
+    try:
+        document = orjson.loads(value or b"{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return document if isinstance(document, dict) else {}
