@@ -239,6 +239,13 @@ def _cell(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
+GUEST = {
+    "description": "Which of the guests sharing the link acts (picks, ratings and comments are "
+    "kept per guest); 'guest' when absent; its first 64 characters count.",
+    "schema": {"type": "string"},
+}
+
+
 def _guest(request: Request) -> str:
     """Several guests share one link; each browser names itself (``X-Guest``)."""
     guest = header_line(request, "x-guest", "guest").strip()[:64]
@@ -472,6 +479,7 @@ def album_endpoints(
             body=CreateAlbum,
             response=AlbumWritten,
             errors=errors,
+            response_headers={"Location": "The new album's URL"},
         ),
         Endpoint(
             "GET",
@@ -492,6 +500,7 @@ def album_endpoints(
             "albums",
             response=AlbumView,
             errors=(401, 404, 409),
+            response_headers={"ETag": "The album's version, quoted"},
         ),
         Endpoint(
             "GET",
@@ -608,6 +617,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -618,6 +628,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -629,6 +640,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -641,6 +653,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -651,6 +664,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -662,6 +676,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
         Endpoint(
             "POST",
@@ -672,6 +687,7 @@ def album_endpoints(
             response=AlbumWritten,
             authenticated=False,
             errors=share_errors,
+            headers={"X-Guest": GUEST},
         ),
     ]
     for command in ("start-editing", "deliver", "archive", "reopen"):

@@ -28,7 +28,8 @@ async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
     """Parse the JSON body strictly: 413 past ``max_bytes``, 400 if not JSON, 422 naming bad
     fields (types are not coerced: ``"yes"`` is not a boolean)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    # isascii: "²" passes str.isdigit but not int()
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0

@@ -100,13 +100,20 @@ def written(result: WriteResult, **extra: Any) -> dict[str, Any]:
     }
 
 
+IF_MATCH = {
+    "description": "The version last seen (the ETag): the write fails with 409 "
+    "concurrency-conflict if the studio has moved on.",
+    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'},
+}
+
+
 def expected_version(request: Request) -> int | None:
     """``If-Match: <version>`` makes a write conditional on the version the client last saw."""
     header = request.headers.get("if-match")
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to str.isdigit, not int
         raise Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be a version number")
     return int(value)
 
@@ -257,6 +264,7 @@ def org_endpoints(
             body=CreateOrg,
             response=OrgWritten,
             errors=(400, 401, 413, 422),
+            response_headers={"Location": "The new studio's URL"},
         ),
         Endpoint(
             "GET",
@@ -277,6 +285,7 @@ def org_endpoints(
             "orgs",
             response=OrgView,
             errors=read_errors,
+            response_headers={"ETag": "The version, quoted: send it back as If-Match"},
         ),
         Endpoint(
             "PATCH",
@@ -287,6 +296,7 @@ def org_endpoints(
             body=RenameOrg,
             response=OrgWritten,
             errors=write_errors,
+            headers={"If-Match": IF_MATCH},
         ),
         Endpoint(
             "GET",

@@ -30,6 +30,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 JsonSchema = dict[str, Any]
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
+STALE_HEADER = "X-Stale"
+STALE_DESCRIPTION = (
+    "Present when a projection parked an event of this aggregate: the read tables named "
+    "(comma-separated) show it as it was before that event."
+)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
@@ -40,7 +45,9 @@ class Endpoint:
     ``errors`` lists the statuses only this route answers (403 for a role, 409 for a workflow
     rule...); the ones every route of its kind answers are added by ``openapi``. ``content``
     documents a 2xx body that is not JSON (media type -> JSON schema of the text), and
-    ``error_bodies`` an error status whose body is not a problem (health's 503).
+    ``error_bodies`` an error status whose body is not a problem (health's 503). ``headers``
+    are the request headers the route reads (name -> ``{"description", "schema"}``),
+    ``response_headers`` those its success answer carries (name -> description).
     """
 
     method: str
@@ -59,6 +66,8 @@ class Endpoint:
     content: Mapping[str, JsonSchema] = field(default_factory=dict)
     error_bodies: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     path_params: Mapping[str, JsonSchema] = field(default_factory=dict)
+    headers: Mapping[str, JsonSchema] = field(default_factory=dict)
+    response_headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rate_limited(self) -> bool:
@@ -198,6 +207,8 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
                 parameters.append(
                     {"name": name, "in": "query", "required": name in required, "schema": info}
                 )
+        for name, header in e.headers.items():
+            parameters.append({"name": name, "in": "header", "required": False, **header})
         if e.authenticated:
             parameters.append(CONSISTENCY_PARAMETER)
         if parameters:
@@ -258,6 +269,14 @@ def _responses(
         content["application/json"] = {"schema": schema}
     if content:
         ok["content"] = content
+    headers = dict(e.response_headers)
+    if e.method.upper() == "GET" and _path_params(e.path):
+        headers[STALE_HEADER] = STALE_DESCRIPTION  # queries.staleness marks such reads
+    if headers:
+        ok["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
     responses: dict[str, Any] = {str(e.status): ok}
     for status in error_statuses(e):
         described: dict[str, Any] = {"description": HTTP_REASONS.get(status, "Error")}

@@ -252,6 +252,7 @@ def storage_endpoints(
             body=RegisterFolder,
             response=FolderWritten,
             errors=errors,
+            response_headers={"Location": "The new folder's URL"},
         ),
         Endpoint(
             "GET",

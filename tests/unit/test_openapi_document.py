@@ -144,3 +144,13 @@ async def test_a_protected_operation_refuses_an_anonymous_call_before_reading_an
     refused = await client.get("/api/private/not-a-uuid?limit=nonsense")
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_headers_routes_read_and_answer_are_documented(document: dict[str, Any]) -> None:
+    org = document["paths"]["/api/orgs/{org_id}"]
+    assert {"ETag", "X-Stale"} <= set(org["get"]["responses"]["200"]["headers"])
+    assert "If-Match" in {p["name"] for p in org["patch"]["parameters"] if p["in"] == "header"}
+    select = document["paths"]["/api/share/{share_token}/photos/{photo_id}/select"]["post"]
+    assert "X-Guest" in {p["name"] for p in select["parameters"]}
+    assert "X-Consistency-Token" in {p["name"] for p in org["get"]["parameters"]}
+    assert "security" not in select
