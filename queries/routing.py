@@ -8,6 +8,7 @@ so the document says what the server does without every route module having to r
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +148,11 @@ def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
         twice = [m for m, n in Counter(e.method.upper() for e in group).items() if n > 1]
         if twice:
             raise ValueError(f"{path}: {', '.join(twice)} declared more than once")
+    shapes = Counter(re.sub(r"\{[^}]*\}", "{}", path) for path in by_path)
+    if any(n > 1 for n in shapes.values()):
+        # /api/x/{id} and /api/x/{x_id} would be two routes again, and the first one's 405
+        # would not know the second one's methods.
+        raise ValueError(f"one path spelled with different parameter names: {shapes}")
     # Starlette takes a callable object (not a function) for an ASGI app that accepts every
     # method, so the path route does the method dispatch itself.
     return [Route(path, _PathRoute(group)) for path, group in by_path.items()]

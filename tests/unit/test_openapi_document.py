@@ -154,3 +154,16 @@ def test_the_headers_routes_read_and_answer_are_documented(document: dict[str, A
     assert "X-Guest" in {p["name"] for p in select["parameters"]}
     assert "X-Consistency-Token" in {p["name"] for p in org["get"]["parameters"]}
     assert "security" not in select
+
+
+def test_one_path_spelled_two_ways_is_refused() -> None:
+    async def handler(request: Request) -> Response:
+        return json({})
+
+    with pytest.raises(ValueError, match="different parameter names"):
+        routes(
+            [
+                Endpoint("GET", "/api/things/{thing_id}", handler, "x", "t"),
+                Endpoint("DELETE", "/api/things/{id}", handler, "x", "t"),
+            ]
+        )
