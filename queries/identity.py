@@ -21,14 +21,14 @@ from queries.text import Line
 
 class Register(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Line = Field(max_length=254)
+    email: Line = Field(max_length=254, json_schema_extra={"format": "email"})
     password: str = Field(min_length=8, max_length=1024)
     name: Line = Field(min_length=1, max_length=200)
 
 
 class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Line = Field(max_length=254)
+    email: Line = Field(max_length=254, json_schema_extra={"format": "email"})
     password: str = Field(max_length=1024)
 
 

@@ -39,7 +39,7 @@ class RenameOrg(CreateOrg):
 
 class Invite(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Line = Field(max_length=254)
+    email: Line = Field(max_length=254, json_schema_extra={"format": "email"})
     role: Role
 
 
