@@ -126,10 +126,16 @@ class Relay:
         self.published = 0
 
     async def run(self) -> None:
-        """Follow every source until cancelled."""
+        """Follow every source until cancelled; if one fails, stop them all (to be restarted).
+
+        A task group, not ``gather``: a follower left running after its sibling failed would
+        keep its source's advisory lock, and the restarted relay would wait on it forever.
+        """
         async with self._pool.acquire() as conn:
             await conn.execute(POSITIONS_DDL)
-        await asyncio.gather(*(self._follow(source) for source in self.sources))
+        async with asyncio.TaskGroup() as followers:
+            for source in self.sources:
+                followers.create_task(self._follow(source))
 
     async def lag(self) -> int:
         """Events recorded but not yet published, over all sources."""
@@ -163,8 +169,9 @@ class Relay:
                 position = self.positions[source.name] = reached
                 self.published += len(outgoing)
         finally:
-            await listener.remove_listener(source.channel, on_notify)
-            await listener.execute("SELECT pg_advisory_unlock($1)", source.lock_key)
+            # Closing the session frees its lock and listener whatever state it is in (PostgreSQL
+            # may have just restarted); the pool opens a fresh connection in its place.
+            listener.terminate()
             await self._pool.release(listener)
 
     async def _publish(self, outgoing: list[Outgoing]) -> None:

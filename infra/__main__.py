@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import socket
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 import uvloop
 
 from broker import parking
-from infra import keys, parked
+from infra import keys, logs, parked
 from infra.bootstrap import (
     Platform,
     open_platform,
@@ -120,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "(tokens signed with older keys stay valid)"
         )
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logs.configure()
 
     roles: dict[str, Callable[[Platform], Awaitable[None]]] = {
         "run": run_everything,
@@ -150,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for stop in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop, main_task.cancel)
+
         async with open_platform(settings) as platform:
             tune_gc()
             if args.role in ("run", "api"):

@@ -140,7 +140,7 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             max_size=20,
             timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
         )
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(_close_pool, pool)
         # A blocking pool: under a burst, a request waits for a connection instead of failing.
         redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
@@ -181,6 +181,15 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
         yield platform
+
+
+async def _close_pool(pool: asyncpg.Pool, grace: float = 5.0) -> None:
+    """Close the pool, but never wait forever for a connection someone failed to give back."""
+    try:
+        await asyncio.wait_for(pool.close(), grace)
+    except TimeoutError:
+        log.warning("PostgreSQL connections still in use after %.0f s; closing them", grace)
+        pool.terminate()
 
 
 async def _create_read_tables(pool: asyncpg.Pool) -> None:
@@ -285,8 +294,17 @@ async def serve_api(platform: Platform) -> None:
             # would let a client pick the address its rate limits count against.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=trusted or None,
+            timeout_graceful_shutdown=5,
         )
-        await _ApiServer(config).serve()
+        server = _ApiServer(config)
+        serving = asyncio.create_task(server.serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            # stopping: answer the requests in flight (they may hold connections), then go
+            server.should_exit = True
+            await asyncio.wait_for(serving, timeout=10)
+            raise
     finally:
         await kafka_admin.close()
 
@@ -301,19 +319,22 @@ class _ApiServer(uvicorn.Server):
 
 async def run_relay(platform: Platform) -> None:
     settings = platform.settings
-    producer = make_producer(settings.kafka_bootstrap)
     sources = [RelaySource(app, settings.topic_prefix) for app in platform.applications()]
-    relay = Relay(sources, platform.pool, producer, settings.relay_batch_size)
+    runs: list[Relay] = []
 
     async def run() -> None:
+        # a stopped aiokafka producer cannot start again: every (re)start gets its own
+        producer = make_producer(settings.kafka_bootstrap)
+        runs.append(Relay(sources, platform.pool, producer, settings.relay_batch_size))
         await producer.start()
         try:
-            await relay.run()
+            await runs[-1].run()
         finally:
             await producer.stop()
 
     async def status() -> dict[str, Any]:
-        return {"lag": await relay.lag(), "published": relay.published}
+        lag = await runs[-1].lag() if runs else 0
+        return {"lag": lag, "published": sum(r.published for r in runs)}
 
     await _supervised(platform, ("relay", "relay"), status, run)
 

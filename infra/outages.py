@@ -47,6 +47,8 @@ def is_outage(error: BaseException) -> bool:
     while current is not None and id(current) not in seen:
         if isinstance(current, OUTAGES):
             return True
+        if isinstance(current, BaseExceptionGroup):  # a task group's failures
+            return any(is_outage(inner) for inner in current.exceptions)
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
