@@ -128,14 +128,21 @@ class Relay:
     async def run(self) -> None:
         """Follow every source until cancelled; if one fails, stop them all (to be restarted).
 
-        A task group, not ``gather``: a follower left running after its sibling failed would
-        keep its source's advisory lock, and the restarted relay would wait on it forever.
+        Not ``gather``: a follower left running after its sibling failed would keep its
+        source's advisory lock, and the restarted relay would wait on it forever. Every
+        follower is cancelled and awaited on the way out, whatever the way out is.
         """
         async with self._pool.acquire() as conn:
             await conn.execute(POSITIONS_DDL)
-        async with asyncio.TaskGroup() as followers:
-            for source in self.sources:
-                followers.create_task(self._follow(source))
+        followers = [asyncio.create_task(self._follow(source)) for source in self.sources]
+        try:
+            done, _ = await asyncio.wait(followers, return_when=asyncio.FIRST_EXCEPTION)
+            for follower in done:
+                follower.result()
+        finally:
+            for follower in followers:
+                follower.cancel()
+            await asyncio.gather(*followers, return_exceptions=True)
 
     async def lag(self) -> int:
         """Events recorded but not yet published, over all sources."""

@@ -15,8 +15,10 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from broker.envelope import SECRET_FIELDS, describe
-from broker.topics import STREAMS, EventStream
+from broker.topics import ORGS, STREAMS, EventStream
 from domains.errors import InvalidValue, NotFound
+from domains.organization import Organization
+from domains.policies import Role
 
 
 class EventHistory:
@@ -24,6 +26,22 @@ class EventHistory:
 
     def __init__(self, apps: Mapping[str, Application[UUID]]) -> None:
         self._apps = dict(apps)
+
+    async def role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
+        """The user's role in the studio, from the Organization aggregate itself.
+
+        Read tables may not show a membership a moment after it was recorded (or removed); the
+        audit answer comes from the event store, so who may read it does too. The repository's
+        cache fast-forwards from the store, so this is one indexed read.
+        """
+        return await asyncio.to_thread(self._role_in, org_id, user_id)
+
+    def _role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
+        try:
+            studio: object = self._apps[ORGS.name].repository.get(org_id)
+        except AggregateNotFoundError:
+            return None
+        return studio.role_of(user_id) if isinstance(studio, Organization) else None
 
     async def org_of(self, stream: str, aggregate_id: UUID) -> UUID | None:
         first = await asyncio.to_thread(self._events, stream, aggregate_id, 0, 1)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import socket
 import sys
@@ -146,8 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         main_task = asyncio.current_task()
         assert main_task is not None
         loop = asyncio.get_running_loop()
-        for stop in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop, main_task.cancel)
+
+        def stop() -> None:
+            main_task.cancel()
+            # Everything is recorded before it is acknowledged, so a shutdown that hangs (a
+            # client library that never returns) may be cut short without losing anything.
+            loop.call_later(SHUTDOWN_SECONDS, _exit_now)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop)
 
         async with open_platform(settings) as platform:
             tune_gc()
@@ -165,6 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0  # stopped by SIGTERM or SIGINT, after every role shut down
     return 0
+
+
+SHUTDOWN_SECONDS = 15.0
+
+
+def _exit_now() -> None:
+    logging.getLogger(__name__).warning(
+        "still stopping after %.0f s; exiting without waiting further", SHUTDOWN_SECONDS
+    )
+    logging.shutdown()
+    os._exit(0)
 
 
 def _port_free(host: str, port: int) -> bool:

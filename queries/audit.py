@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from broker.topics import STREAMS
 from domains.errors import NotFound
-from domains.policies import Action
+from domains.policies import Action, allows
 from queries.auth import Callers
 from queries.bodies import path_uuid, read_query
 from queries.paging import PageQuery, SortKey
 from queries.ports import EventHistoryPort
-from queries.problems import not_found
+from queries.problems import Problem, not_found
 from queries.routing import Endpoint, json
 
 BY_VERSION = SortKey(("version",), (int,))
@@ -77,9 +77,13 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
             if aggregate_id != principal.user_id:
                 raise missing
         else:
-            if not principal.may_see(org_id):
+            role = await history.role_in(org_id, principal.user_id)
+            if role is None:
                 raise missing
-            principal.require(org_id, Action.AUDIT)
+            if not allows(role, Action.AUDIT):
+                raise Problem(
+                    403, "forbidden", "Not allowed", f"a studio {role.value} may not audit"
+                )
         return stream, aggregate_id
 
     async def audit_events(request: Request) -> Response:

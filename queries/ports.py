@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domains.album import Album
+from domains.policies import Role
 
 
 class WriteResult(Protocol):
@@ -156,6 +157,9 @@ class EventHistoryPort(Protocol):
 
     async def org_of(self, stream: str, aggregate_id: UUID) -> UUID | None:
         """The aggregate's studio; raises NotFound when there is no such aggregate."""
+
+    async def role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
+        """The user's role in the studio, as the write model has it right now."""
 
     async def events(
         self, stream: str, aggregate_id: UUID, after_version: int, limit: int
