@@ -171,6 +171,7 @@ async def test_a_poison_message_in_each_consumer_is_parked_and_the_next_one_appl
         )
 
     await eventually(lambda: health(http), parked_as_expected, timeout=60, what="parked")
+
     # The org whose event is parked keeps its last good row, marked stale (within a second).
     async def read_org() -> httpx.Response:
         return await http.get(f"/api/orgs/{org_id}", headers=user.headers)
@@ -318,3 +319,36 @@ async def test_with_postgres_stopped_commands_answer_503_in_time_and_it_recovers
     after = await create_org(http, load.user, "After the outage")
     await visible(http, load.user, after)
     await readable(platform.world, load.acknowledged())
+
+
+async def test_workers_whose_connections_are_killed_mid_batch_restart_while_the_api_answers(
+    platform: Running,
+) -> None:
+    """Every PostgreSQL session of this platform is terminated, as an operator's kill would."""
+    world, http = platform.world, platform.http
+    load = Load(http, await platform.account())
+
+    async def kill_sessions() -> None:
+        await asyncio.sleep(2)
+        conn = await asyncpg.connect(world.settings.database_url)
+        try:
+            killed = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        assert killed > 5
+        await asyncio.sleep(5)
+
+    await load.run_while(kill_sessions())
+    statuses = {status for _, _, status, _ in load.answers}
+    assert statuses <= {201, 503}, f"the API kept answering, never a 500: {statuses}"
+    assert 201 in statuses
+
+    def recovered(answer: tuple[int, dict[str, Any]]) -> bool:
+        status, body = answer
+        return status == 200 and body["status"] == "ok"
+
+    await eventually(lambda: health(http), recovered, timeout=60, what="recovered")
+    await readable(world, load.acknowledged())
