@@ -2,10 +2,10 @@
 
 A message that fails the same way a few times (never for an outage: those are waited out) is
 parked: a row in ``ops.parked`` with its error, topic, partition and offset, and a copy on the
-dead-letter topic ``<topic>.dlt``. The consumer then moves on, so one bad message never stops
-the others. For a projection the aggregate's later events are held behind the parked one
-(parked too, in order), and its rows are reported stale until ``python -m infra parked retry``
-replays them after a fix.
+dead-letter topic ``<topic>.dlt`` (the original key, bytes and headers, plus ``dlt_*``
+headers). The consumer then moves on, so one bad message never stops the others. For a
+projection the aggregate's later events are held behind the parked one (parked too, in order),
+and its rows are reported stale until ``python -m infra parked retry`` replays them after a fix.
 
 The row is written in the transaction that moves the consumer past the message where the
 consumer keeps its offsets in PostgreSQL, so a crash never loses or doubles a parking.
@@ -23,9 +23,10 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-log = logging.getLogger(__name__)
+from broker.envelope import headers as envelope_headers
+from broker.topics import dead_letter_topic
 
-DLT_SUFFIX = ".dlt"
+log = logging.getLogger(__name__)
 
 PARKED_DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -48,10 +49,6 @@ CREATE INDEX IF NOT EXISTS parked_aggregate_idx ON ops.parked (aggregate_id, wor
 """
 
 
-def dead_letter_topic(topic: str) -> str:
-    return topic + DLT_SUFFIX
-
-
 @dataclass(frozen=True)
 class Message:
     """The parts of a Kafka record that parking keeps (and a replay needs)."""
@@ -61,6 +58,8 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    """The record's own headers, when the consumer kept them; else rebuilt from the envelope."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,23 @@ def envelope_identity(value: bytes | None) -> tuple[UUID | None, int | None]:
         return UUID(str(document["aggregate_id"])), int(document["version"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None, None
+
+
+def original_headers(message: Message) -> list[tuple[str, bytes]]:
+    """The headers the message came with, for its dead-letter copy.
+
+    A consumer that kept the record's headers passes them on. Otherwise they are rebuilt from
+    the envelope: the relay's headers (``type``, ``id``, ``ce_*``, ``content-type``) are a pure
+    function of it, so a reader of ``<topic>.dlt`` filters and routes parked messages exactly
+    as it does the originals. Bytes that are no envelope get none.
+    """
+    if message.headers:
+        return list(message.headers)
+    try:
+        document = orjson.loads(message.value or b"")
+        return envelope_headers(document)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return []
 
 
 async def create_schema(conn: asyncpg.Connection) -> None:
@@ -114,6 +130,7 @@ class ParkingLot:
         """
         aggregate_id, version = envelope_identity(message.value)
         headers = [
+            *original_headers(message),
             ("dlt_worker", self.worker.encode()),
             ("dlt_error", error.encode()[:1000]),
             ("dlt_topic", message.topic.encode()),

@@ -1,7 +1,10 @@
 """The relay: every recorded event, in notification order, onto its Kafka topic.
 
 Commands only save; this worker follows each application's notification log and publishes.
-It stores its position after Kafka has acknowledged a whole batch, so a crash between the two
+Each message carries the contract's envelope as its body and, as headers, ``type`` and ``id``
+and the CloudEvents Kafka binding's ``ce_*`` attributes (``broker.envelope.headers``; the parts
+that depend only on the event type are encoded once per type). It stores its position after
+Kafka has acknowledged a whole batch, so a crash between the two
 republishes at most one batch: consumers drop duplicates by ``(aggregate_id, version)``. The
 producer is idempotent with ``acks=all``, so a retried send never lands twice on its own.
 
@@ -19,14 +22,14 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 from eventsourcing.domain import AggregateEvent
 
-from broker.envelope import describe, encode
+from broker.envelope import describe, encode, headers, integration_copy
 from broker.topics import INTEGRATION_EVENTS, stream_of
 
 log = logging.getLogger(__name__)
@@ -90,8 +93,7 @@ class RelaySource:
             integration = INTEGRATION_EVENTS.get(fields["type"])
             if integration is not None:
                 topic, renamed = integration
-                copy = {**fields, "type": renamed, "id": uuid5(fields["id"], renamed)}
-                outgoing.append(self._message(topic, key, copy))
+                outgoing.append(self._message(topic, key, integration_copy(fields, renamed)))
         return (notifications[-1].id if notifications else after), outgoing
 
     def _message(self, topic: str, key: bytes, fields: dict[str, Any]) -> Outgoing:
@@ -99,7 +101,7 @@ class RelaySource:
             topic=self._topic_prefix + topic,
             key=key,
             value=encode(fields),
-            headers=[("type", fields["type"].encode()), ("id", str(fields["id"]).encode())],
+            headers=headers(fields),
         )
 
     def head(self) -> int:

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing import domain as eventsourcing_domain
+from eventsourcing.domain import Aggregate, AggregateCreated, AggregateEvent
 
-from broker.parking import DLT_SUFFIX
 from domains.album import Album
 from domains.delivery import Delivery
 from domains.folder import Folder
@@ -21,6 +21,17 @@ from domains.provider import ProviderSettings
 from domains.user import User
 
 OrgIdOf = Callable[[AggregateEvent], UUID | None]
+
+DLT_SUFFIX = ".dlt"
+# aggregate class -> the created event classes it really records (eventsourcing's own registry)
+_CREATED_EVENTS: dict[type, list[type]] = getattr(
+    eventsourcing_domain, "_created_event_classes", {}
+)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the consumers of ``topic`` park what they could never apply (broker.parking)."""
+    return topic + DLT_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -134,3 +145,29 @@ def all_topics() -> list[str]:
     """Every topic, each with its dead-letter twin ``<topic>.dlt`` for parked messages."""
     topics = [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS)
     return topics + [t + DLT_SUFFIX for t in topics]
+
+
+def event_classes(aggregate: type[Aggregate]) -> list[type[AggregateEvent]]:
+    """The event types an aggregate records, found on the class itself, in declaration order.
+
+    Reflection rather than a list, so that a new or renamed event class is published and
+    documented (broker.asyncapi) the moment it exists. Left out, as no event of theirs is ever
+    recorded: the aggregate's ``Event`` base, any base that only groups other events, and the
+    ``Created`` class the library defines on every aggregate whose own created event has another
+    name (``User.Registered``); the library's registry of the created events each aggregate
+    really uses says which.
+    """
+    found = [
+        value
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type)
+        and issubclass(value, AggregateEvent)
+        and value.__qualname__ == f"{aggregate.__qualname__}.{name}"
+    ]
+    created = _CREATED_EVENTS.get(aggregate)
+    return [
+        cls
+        for cls in found
+        if not any(other is not cls and issubclass(other, cls) for other in found)
+        and (created is None or not issubclass(cls, AggregateCreated) or cls in created)
+    ]
