@@ -10,23 +10,26 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from bench.http import HttpConnection
 from bench.pages import page_latencies
 from bench.processes import serving
 from bench.report import Figure, Latencies, Stopwatch, say
-from commands.albums import AlbumCommands, AlbumsApplication
+from commands.albums import AlbumCommands, AlbumsApplication, NewAlbum
 from commands.group_commit import GroupCommitter
+from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
 from domains.album import Album, photo_id_for
+from domains.album_actors import Guest, Member
 from infra.bootstrap import open_platform
 from infra.eventstore import open_application
 from infra.folder_owners import StorageFolderOwners
+from infra.studio_roles import OrganizationStudioRoles
 from projections.albums import AlbumsProjection
 from projections.rebuild import rebuild
-from queries.albums import PHOTOS_AFTER
+from queries.album_reads import PHOTOS_AFTER
 from tests.support.relaying import publish_everything
 from tests.support.world import World
 
@@ -40,7 +43,10 @@ async def run(world: World, quick: bool) -> list[Figure]:
     files = [(f"IMG_{n:05d}.jpg", f"IMG_{n:05d}.jpg") for n in range(photos)]
     async with open_platform(world.settings) as platform:
         app = platform.apps["albums"]
-        studio, photographer = uuid4(), uuid4()
+        photographer = uuid4()
+        async with GroupCommitter(platform.apps["orgs"]) as orgs:
+            invitations = OrganizationCommands(orgs, LINK_KEY, timedelta(days=1))
+            studio = (await invitations.create("Bench studio", photographer)).aggregate_id
         async with GroupCommitter(platform.apps["folders"]) as folders:
             folder_id = (
                 await StorageCommands(folders).register(
@@ -49,22 +55,21 @@ async def run(world: World, quick: bool) -> list[Figure]:
             ).aggregate_id
         async with GroupCommitter(app) as committer:
             owners = StorageFolderOwners(platform.apps["folders"])
-            albums = AlbumCommands(app, committer, LINK_KEY, owners)
+            roles = OrganizationStudioRoles(platform.apps["orgs"])
+            albums = AlbumCommands(app, committer, LINK_KEY, owners, roles)
+            member = Member(photographer)
 
             async def new_album() -> tuple[str, str]:
-                album_id = (
-                    await albums.create(
-                        studio, "Big wedding", "Client", "c@x.io", folder_id, [], None, photographer
-                    )
-                ).aggregate_id
-                await albums.request_sync(album_id, "bench")
+                new = NewAlbum("Big wedding", "Client", "c@x.io", folder_id)
+                album_id = (await albums.create(studio, new, member)).aggregate_id
+                await albums.request_sync(album_id, member)
                 return str(album_id), ""
 
             album_id, _ = await new_album()
             with Stopwatch() as sync:
                 await albums.update_photos(uuid_of(album_id), files)
             say(f"  photos into the album: {photos:,} in {sync.seconds:.2f} s")
-            _, token = await albums.share(uuid_of(album_id), None, False, "bench")
+            token = (await albums.share(uuid_of(album_id), None, False, member)).share_token
 
             with Stopwatch() as load:
                 fresh = await asyncio.to_thread(
@@ -78,14 +83,15 @@ async def run(world: World, quick: bool) -> list[Figure]:
             # The bare command path: picks through the application service, one at a time.
             baseline_id, _ = await new_album()
             await albums.update_photos(uuid_of(baseline_id), files)
-            _, base_token = await albums.share(uuid_of(baseline_id), None, False, "bench")
+            base_token = (await albums.share(uuid_of(baseline_id), None, False, member)).share_token
+            guest = Guest(base_token, "bench")
             picks = [photo_id_for(uuid_of(baseline_id), f) for f, _ in files]
             base_lat: list[float] = []
             deadline = time.perf_counter() + seconds
             started = time.perf_counter()
             while time.perf_counter() < deadline and picks:
                 sent = time.perf_counter()
-                await albums.as_client(base_token, picker(picks.pop()))
+                await albums.select(guest, picks.pop())
                 base_lat.append(time.perf_counter() - sent)
             base_rate = len(base_lat) / (time.perf_counter() - started)
             say(
@@ -165,10 +171,6 @@ async def run(world: World, quick: bool) -> list[Figure]:
             detail="500 pages of 50 at random cursors, the route's query",
         ),
     ]
-
-
-def picker(photo: UUID) -> Callable[[Album], None]:
-    return lambda album: album.select(photo, "bench")
 
 
 def uuid_of(text: str) -> UUID:

@@ -1,7 +1,12 @@
-"""The Photoflow context's application: albums, from the photographer's and the client's side.
+"""The Photoflow context's application: albums, one method per use case.
 
-Client commands carry only the share token; each checks it against the album in the same
-decision that changes it, so a token that expired or an album archived a moment ago refuses.
+Member commands take a ``Member`` and check its role in the album's studio against the
+Organization aggregate (``StudioRoles``), so a command straight after a studio's or an album's
+create succeeds without waiting for any read table; a non-member learns nothing (404), a
+member whose role does not allow it gets a 403. Guest commands take a ``Guest`` and check its
+share link against the album in the same decision that changes it, so a link that expired or
+an album archived a moment ago refuses. Every command takes ``expected_version`` (If-Match):
+a stale one is a ``ConcurrencyConflict``, checked only once the actor may know the album.
 
 An album names a folder of the Storage context. That reference is checked on the write side,
 through ``FolderOwners`` (Storage's own event store, never a read table), whenever it matters:
@@ -13,27 +18,48 @@ copied into the album, only while the album's folder is its studio's. Otherwise 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Mapper
 
+from commands.album_access import (
+    FolderOwners,
+    StudioRoles,
+    parse_share_token,
+    secret_digest,
+    share_token,
+)
+from commands.album_upcasting import AlbumMapper
 from commands.group_commit import Batch, GroupCommitter, Written
-from domains.album import Album
+from domains.album import Album, NewAlbum
+from domains.album_actors import Guest, Member
 from domains.errors import DomainError, NotFound
+from domains.policies import Action, require
+
+__all__ = ["AlbumCommands", "AlbumsApplication", "NewAlbum", "Shared", "share_token"]
+
+Change = Callable[[Album], object]
 
 
-class FolderOwners(Protocol):
-    """The Storage context, asked which studio a folder belongs to (its write model)."""
+class AlbumsApplication(Application[UUID]):
+    """Events of the Photoflow context, stored in table ``albums_events``, read through
+    ``AlbumMapper`` so events stored in an older shape come back in today's vocabulary."""
 
-    async def owner_of(self, folder_id: UUID) -> UUID | None:
-        """The folder's studio, or None when there is no such folder."""
-        ...
+    name = "Albums"
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=AlbumMapper)
+
+
+@dataclass(frozen=True)
+class Shared:
+    written: Written
+    share_token: str
+    """Handed to the photographer once; only its hash is recorded."""
 
 
 class _OwnerNeeded(DomainError):
@@ -44,34 +70,6 @@ class _OwnerNeeded(DomainError):
         self.folder_id = folder_id
 
 
-class AlbumsApplication(Application[UUID]):
-    """Events of the Photoflow context, stored in table ``albums_events``."""
-
-    name = "Albums"
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def share_token(key: bytes, album_id: UUID, nonce: str) -> str:
-    """The client's link token: ``<album>.<secret>``, the secret an HMAC of album and nonce.
-
-    Only its hash is recorded; the Sender rebuilds it from the Shared event's nonce and the
-    installation's link key to put it in the delivery email.
-    """
-    mac = hmac.new(key, f"share:{album_id}:{nonce}".encode(), hashlib.sha256).digest()
-    return f"{album_id}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
-
-
-def parse_share_token(token: str) -> tuple[UUID, str]:
-    album, _, secret = token.partition(".")
-    try:
-        return UUID(album), _digest(secret)
-    except ValueError:
-        raise NotFound("Album", "share link") from None
-
-
 class AlbumCommands:
     def __init__(
         self,
@@ -79,66 +77,271 @@ class AlbumCommands:
         committer: GroupCommitter,
         link_key: bytes,
         folders: FolderOwners,
+        roles: StudioRoles,
     ) -> None:
         self._app = app
         self._committer = committer
         self._link_key = link_key
         self._folders = folders
+        self._roles = roles
+        self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves
 
-    async def create(
-        self,
-        org_id: UUID,
-        title: str,
-        client_name: str,
-        client_email: str,
-        folder_id: UUID | None,
-        tags: list[str],
-        selection_limit: int | None,
-        actor_id: UUID,
+    # The photographer's use cases ------------------------------------------------------------
+
+    async def create(self, org_id: UUID, new: NewAlbum, member: Member) -> Written:
+        await self._require(org_id, member, Action.EDIT_ALBUMS, NotFound("Organization", org_id))
+        if new.folder_id is not None:
+            await self.check_folder(org_id, new.folder_id)
+        album = Album.create(org_id, new, member.actor)
+        return await self._committer.execute(lambda batch: batch.add(album))
+
+    async def request_sync(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> Written:
-        if folder_id is not None:
-            await self.check_folder(org_id, folder_id)
-        return await self._committer.execute(
-            lambda batch: batch.add(
-                Album.create(
-                    org_id,
-                    title,
-                    client_name,
-                    client_email,
-                    folder_id,
-                    tags,
-                    selection_limit,
-                    actor_id,
-                )
-            )
+        """Ask Storage for a full sync of the album's folder, if the folder is its studio's.
+
+        An album recorded on another studio's folder (before references were checked) gets a
+        404 naming its folder, and no FullSyncStorage is recorded.
+        """
+        await self._member_may(album_id, member)
+        return await self._on_own_folder(
+            album_id, lambda a: a.request_sync(member.actor), expected_version
         )
+
+    async def share(
+        self,
+        album_id: UUID,
+        expires_at: datetime | None,
+        allow_download: bool,
+        member: Member,
+        expected_version: int | None = None,
+    ) -> Shared:
+        nonce = uuid4().hex
+        token = share_token(self._link_key, album_id, nonce)
+        token_hash = secret_digest(token.partition(".")[2])
+        now = datetime.now(UTC)
+        written = await self._as_member(
+            album_id,
+            member,
+            expected_version,
+            lambda a: a.share(nonce, token_hash, expires_at, allow_download, member.actor, now),
+        )
+        return Shared(written, token)
+
+    async def revoke_share(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.revoke_share(member.actor)
+        )
+
+    async def start_editing(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.start_editing(member.actor)
+        )
+
+    async def set_editing_status(
+        self,
+        album_id: UUID,
+        photo_id: UUID,
+        status: str,
+        member: Member,
+        expected_version: int | None = None,
+    ) -> Written:
+        return await self._as_member(
+            album_id,
+            member,
+            expected_version,
+            lambda a: a.set_proc_status(photo_id, status, member.actor),
+        )
+
+    async def deliver(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.deliver(member.actor)
+        )
+
+    async def tag(
+        self, album_id: UUID, tag: str, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.tag(tag, member.actor)
+        )
+
+    async def untag(
+        self, album_id: UUID, tag: str, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.untag(tag, member.actor)
+        )
+
+    async def archive(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.archive(member.actor)
+        )
+
+    async def reopen(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_member(
+            album_id, member, expected_version, lambda a: a.reopen(member.actor)
+        )
+
+    # The client's use cases (a guest of the share link) ---------------------------------------
+
+    async def select(
+        self, guest: Guest, photo_id: UUID, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_guest(
+            guest, expected_version, lambda a: a.select(photo_id, guest.name)
+        )
+
+    async def deselect(
+        self, guest: Guest, photo_id: UUID, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_guest(
+            guest, expected_version, lambda a: a.deselect(photo_id, guest.name)
+        )
+
+    async def rate(
+        self,
+        guest: Guest,
+        photo_id: UUID,
+        rating: int,
+        color: str | None,
+        expected_version: int | None = None,
+    ) -> Written:
+        return await self._as_guest(
+            guest, expected_version, lambda a: a.rate(photo_id, guest.name, rating, color)
+        )
+
+    async def comment(
+        self, guest: Guest, photo_id: UUID, text: str, expected_version: int | None = None
+    ) -> Written:
+        comment_id = uuid4()
+        return await self._as_guest(
+            guest, expected_version, lambda a: a.comment(photo_id, comment_id, guest.actor, text)
+        )
+
+    async def submit(self, guest: Guest, expected_version: int | None = None) -> Written:
+        return await self._as_guest(guest, expected_version, lambda a: a.submit(guest.actor))
+
+    async def request_changes(
+        self, guest: Guest, note: str, expected_version: int | None = None
+    ) -> Written:
+        return await self._as_guest(
+            guest, expected_version, lambda a: a.request_changes(guest.actor, note)
+        )
+
+    async def approve(self, guest: Guest, expected_version: int | None = None) -> Written:
+        return await self._as_guest(guest, expected_version, lambda a: a.approve(guest.actor))
+
+    async def open_share(self, token: str) -> UUID:
+        """The album a share token opens now; NotFound (wrong, revoked) or ShareGone."""
+        album_id, token_hash = parse_share_token(token)
+        album = await asyncio.to_thread(self._load, album_id)
+        album.check_share(token_hash, datetime.now(UTC))
+        return album_id
+
+    # The process manager's use case ----------------------------------------------------------
+
+    async def update_photos(self, album_id: UUID, files: list[tuple[str, str]]) -> Written:
+        """Bring the album's photos up to date after its folder's sync, if that folder is its own.
+
+        ``files`` come from the folder the read side joined to the album; the check keeps
+        another studio's file names out of an album recorded before references were checked.
+        """
+        return await self._on_own_folder(album_id, lambda a: a.update_photos(files), None)
 
     async def check_folder(self, org_id: UUID, folder_id: UUID) -> None:
         """NotFound naming ``folder_id`` unless that folder exists and is the studio's."""
         if await self._folders.owner_of(folder_id) != org_id:
             raise NotFound("Folder", folder_id)
 
-    async def request_sync(self, album_id: UUID, actor: str) -> Written:
-        """Ask Storage for a full sync of the album's folder, if the folder is its studio's.
+    # How each kind of actor gets to change an album -----------------------------------------
 
-        An album recorded on another studio's folder (before references were checked) gets a
-        404 naming its folder, and no FullSyncStorage is recorded.
-        """
-        return await self.on_own_folder(album_id, lambda album: album.request_sync(actor))
+    async def _as_member(
+        self, album_id: UUID, member: Member, expected_version: int | None, change: Change
+    ) -> Written:
+        await self._member_may(album_id, member)
 
-    async def on_own_folder(self, album_id: UUID, act: Callable[[Album], object]) -> Written:
-        """Run ``act`` on the album only while its folder (if any) belongs to its studio."""
+        def decide(batch: Batch) -> Album:
+            album = batch.get(Album, album_id, expected_version)
+            change(album)
+            return album
+
+        return await self._committer.execute(decide)
+
+    async def _as_guest(
+        self, guest: Guest, expected_version: int | None, change: Change
+    ) -> Written:
+        album_id, token_hash = parse_share_token(guest.share_token)
+        now = datetime.now(UTC)
+
+        def decide(batch: Batch) -> Album:
+            try:
+                album = batch.get(Album, album_id)
+            except NotFound:
+                raise NotFound("Album", "share link") from None
+            album.check_share(token_hash, now)
+            batch.get(Album, album_id, expected_version)  # only a valid link learns versions
+            change(album)
+            return album
+
+        return await self._committer.execute(decide)
+
+    async def _member_may(
+        self, album_id: UUID, member: Member, action: Action = Action.EDIT_ALBUMS
+    ) -> None:
+        """The member's role in the album's studio allows ``action``: else 404, or 403."""
+        org_id = await self._studio_of(album_id)
+        await self._require(org_id, member, action, NotFound("Album", album_id))
+
+    async def _require(
+        self, org_id: UUID, member: Member, action: Action, unknown: NotFound
+    ) -> None:
+        role = await self._roles.role_of(org_id, member.user_id)
+        if role is None:
+            raise unknown
+        require(role, action)
+
+    async def _studio_of(self, album_id: UUID) -> UUID:
+        org_id = self._studios.get(album_id)
+        if org_id is None:
+            first = await asyncio.to_thread(self._first, album_id)
+            org_id = self._studios.setdefault(album_id, first.org_id)
+        return org_id
+
+    def _first(self, album_id: UUID) -> Album:
+        """The album as created: enough to know its studio, whatever followed."""
+        try:
+            album: object = self._app.repository.get(album_id, version=1)
+        except AggregateNotFoundError:
+            raise NotFound("Album", album_id) from None
+        if not isinstance(album, Album):
+            raise NotFound("Album", album_id)
+        return album
+
+    async def _on_own_folder(
+        self, album_id: UUID, change: Change, expected_version: int | None
+    ) -> Written:
+        """Run ``change`` on the album only while its folder (if any) belongs to its studio."""
         owners: dict[UUID, UUID | None] = {}
 
         def decide(batch: Batch) -> Album:
-            album = batch.get(Album, album_id)
+            album = batch.get(Album, album_id, expected_version)
             folder_id = album.folder_id
             if folder_id is not None:
                 if folder_id not in owners:
                     raise _OwnerNeeded(folder_id)
                 if owners[folder_id] != album.org_id:
                     raise NotFound("Folder", folder_id)
-            act(album)
+            change(album)
             return album
 
         for _ in range(3):  # a folder id never changes owner; the album might change folder
@@ -148,67 +351,11 @@ class AlbumCommands:
                 owners[needed.folder_id] = await self._folders.owner_of(needed.folder_id)
         raise RuntimeError(f"album {album_id} kept changing its folder")
 
-    async def change(self, album_id: UUID, act: Callable[[Album], object]) -> Written:
-        """Run one photographer command on the album (the route checked the caller's role)."""
-
-        def decide(batch: Batch) -> Album:
-            album = batch.get(Album, album_id)
-            act(album)
-            return album
-
-        return await self._committer.execute(decide)
-
-    async def share(
-        self, album_id: UUID, expires_at: datetime | None, allow_download: bool, actor: str
-    ) -> tuple[Written, str]:
-        nonce = uuid4().hex
-        token = share_token(self._link_key, album_id, nonce)
-        token_hash = _digest(token.partition(".")[2])
-        written = await self.change(
-            album_id, lambda a: a.share(nonce, token_hash, expires_at, allow_download, actor)
-        )
-        return written, token
-
-    async def as_client(self, token: str, act: Callable[[Album], object]) -> Written:
-        """Run one client command, authorised by the share token alone."""
-        album_id, token_hash = parse_share_token(token)
-        now = datetime.now(UTC)
-
-        def decide(batch: Batch) -> Album:
-            try:
-                album = batch.get(Album, album_id)
-            except NotFound:
-                raise NotFound("Album", "share link") from None
-            album.check_share(token_hash, now)
-            act(album)
-            return album
-
-        return await self._committer.execute(decide)
-
-    async def open_share(self, token: str) -> UUID:
-        """The album a share token opens now, or NotFound (expired, archived, wrong token)."""
-        album_id, token_hash = parse_share_token(token)
-        album: Album = await asyncio.to_thread(self._load, album_id)
-        album.check_share(token_hash, datetime.now(UTC))
-        return album_id
-
     def _load(self, album_id: UUID) -> Album:
         try:
-            album: Album = self._app.repository.get(album_id)
+            album: object = self._app.repository.get(album_id)
         except AggregateNotFoundError:
             raise NotFound("Album", "share link") from None
         if not isinstance(album, Album):
             raise NotFound("Album", "share link")
         return album
-
-    async def update_photos(self, album_id: UUID, files: list[tuple[str, str]]) -> Written:
-        """Bring the album's photos up to date after its folder's sync, if that folder is its own.
-
-        ``files`` come from the folder the read side joined to the album; the check keeps
-        another studio's file names out of an album recorded before references were checked.
-        """
-        return await self.on_own_folder(album_id, lambda a: a.update_photos(files))
-
-
-def new_comment_id() -> UUID:
-    return uuid4()

@@ -41,7 +41,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from broker.envelope import Envelope
-from commands.albums import share_token
+from commands.album_access import share_token
 from commands.group_commit import Batch, GroupCommitter
 from commands.organizations import invitation_token
 from domains.delivery import Delivery, Status
@@ -120,11 +120,18 @@ StudioName = Callable[[UUID], Awaitable[str | None]]
 AlbumInfo = Callable[[UUID, int], Awaitable[Mapping[str, object] | None]]
 """An album's title, client_name, client_email, photographer_email, selection_count and
 share_nonce, from the read tables."""
-ALBUM_STEP = "AlbumStateChanged"
 ALBUM_DIGEST = "AlbumActivityDigest"
 AlbumComments = Callable[[UUID, datetime, datetime], Awaitable[Sequence[Mapping[str, object]]]]
 """The client comments an album received in a period (author, text, photo name)."""
 ALBUM_MAILS = {
+    "AlbumSelectionSubmitted": "album_submitted",
+    "AlbumChangesRequested": "album_changes_requested",
+    "AlbumDelivered": "album_delivered",
+}
+"""The album events that call for a mail, and the template of each."""
+LEGACY_ALBUM_STEP = "AlbumStateChanged"
+"""Published before every step had its own event; its ``command`` names the step."""
+LEGACY_ALBUM_MAILS = {
     "submit": "album_submitted",
     "request_changes": "album_changes_requested",
     "deliver": "album_delivered",
@@ -200,7 +207,8 @@ class SenderService:
         self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
         self._composers: dict[str, Callable[[Envelope], Awaitable[Message | None]]] = {
             INVITATION_SENT: self._invitation,
-            ALBUM_STEP: self._album_step,
+            **dict.fromkeys(ALBUM_MAILS, self._album_step),
+            LEGACY_ALBUM_STEP: self._album_step,
             ALBUM_DIGEST: self._album_digest,
         }
 
@@ -246,7 +254,9 @@ class SenderService:
     async def _album_step(self, envelope: Envelope) -> Message | None:
         """The photographer hears of a submitted selection or a request for changes; the client
         of a delivery, with the album's link. Picks and ratings send nothing."""
-        kind = ALBUM_MAILS.get(str(envelope.data.get("command")))
+        kind = ALBUM_MAILS.get(envelope.type)
+        if envelope.type == LEGACY_ALBUM_STEP:
+            kind = LEGACY_ALBUM_MAILS.get(str(envelope.data.get("command")))
         if kind is None or self._album_info is None:
             return None
         info = await self._album_info(envelope.aggregate_id, envelope.version)

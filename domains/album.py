@@ -1,10 +1,11 @@
 """The Album aggregate: one client's gallery, from sync to approved delivery.
 
-Its workflow is one explicit state machine: ``TRANSITIONS`` says, for every command, the states
-it may run in and the state it leads to, and is the table to check against the contract. A
-command the current state forbids raises ``NotAllowedNow`` naming the state and the commands
-that are allowed. Photos keep their id across resyncs (derived from the folder's file id), so
-a surviving photo keeps its picks, ratings and comments; a removed photo's picks are released.
+Its workflow is the table in ``domains.album_workflow``. Each workflow step and photo action is
+recorded as its own past-tense event naming its actor (a member's user id, or
+``client:<guest>``), so a subscriber reacts to ``SelectionSubmitted`` rather than parsing
+command names. Photos keep their id across resyncs (derived from the folder's file id), so a
+surviving photo keeps its picks, ratings and comments; a removed photo's picks are released.
+Picks, ratings and colours are kept per guest.
 """
 
 from __future__ import annotations
@@ -16,65 +17,56 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domains.album_workflow import (
+    APPROVED,
+    ARCHIVED,
+    CHANGES_REQUESTED,
+    COLORS,
+    DELIVERED,
+    DRAFT,
+    EDITING,
+    PROC_STATUSES,
+    READY,
+    SHARED,
+    STATES,
+    SUBMITTED,
+    SYNCING,
+    TRANSITIONS,
+    NotAllowedNow,
+    SelectionFull,
+    ShareArchived,
+    ShareExpired,
+)
 from domains.errors import InvalidValue, NotFound, RuleBroken
 from domains.text import check_text
 
-DRAFT, SYNCING, READY, SHARED = "draft", "syncing", "ready", "shared"
-SUBMITTED, EDITING, DELIVERED = "selection_submitted", "editing", "delivered"
-CHANGES_REQUESTED, APPROVED, ARCHIVED = "changes_requested", "approved", "archived"
-STATES = (
-    DRAFT,
-    SYNCING,
-    READY,
-    SHARED,
-    SUBMITTED,
-    EDITING,
-    DELIVERED,
-    CHANGES_REQUESTED,
-    APPROVED,
-    ARCHIVED,
-)
-LIVE = frozenset(STATES) - {ARCHIVED}
+__all__ = [
+    "STATES",
+    "TRANSITIONS",
+    "Album",
+    "NewAlbum",
+    "NotAllowedNow",
+    "SelectionFull",
+    "photo_id_for",
+]
 
-# command -> (the states it may run in, the state it leads to; None keeps the state)
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "sync": (frozenset({DRAFT, READY, SHARED}), SYNCING),
-    "finish_sync": (frozenset({SYNCING}), READY),  # back to shared if it was shared
-    "share": (frozenset({READY, SHARED}), SHARED),
-    "select": (frozenset({SHARED}), None),
-    "rate": (frozenset({SHARED}), None),
-    "comment": (frozenset({SHARED, SUBMITTED, EDITING, DELIVERED, CHANGES_REQUESTED}), None),
-    "submit": (frozenset({SHARED}), SUBMITTED),
-    "start_editing": (frozenset({SUBMITTED, CHANGES_REQUESTED}), EDITING),
-    "set_proc_status": (frozenset({EDITING, CHANGES_REQUESTED}), None),
-    "deliver": (frozenset({EDITING}), DELIVERED),
-    "request_changes": (frozenset({DELIVERED}), CHANGES_REQUESTED),
-    "approve": (frozenset({DELIVERED}), APPROVED),
-    "tag": (LIVE, None),
-    "archive": (LIVE, ARCHIVED),
-    "reopen": (frozenset({ARCHIVED}), None),  # to the state it left
-}
-PROC_STATUSES = ("pending", "editing", "edited", "rejected")
-COLORS = ("red", "yellow", "green", "blue", "purple")
 ALBUMS_NAMESPACE = UUID("0f5f8d7e-4b53-4c1d-9a57-3c2f3bb1f6a1")
-
-
-class NotAllowedNow(RuleBroken):
-    def __init__(self, command: str, state: str) -> None:
-        allowed = sorted(c for c, (states, _) in TRANSITIONS.items() if state in states)
-        super().__init__(
-            f"'{command}' is not allowed while the album is {state}; "
-            f"allowed now: {', '.join(allowed) or 'nothing'}"
-        )
-        self.command, self.state, self.allowed = command, state, allowed
-
-
-class SelectionFull(RuleBroken):
-    pass
 
 
 def photo_id_for(album_id: UUID, file_id: str) -> UUID:
     return uuid5(ALBUMS_NAMESPACE, f"{album_id}:{file_id}")
+
+
+@dataclass(frozen=True)
+class NewAlbum:
+    """What a photographer fills in to create an album (checked by ``Album.create``)."""
+
+    title: str
+    client_name: str
+    client_email: str
+    folder_id: UUID | None = None
+    tags: tuple[str, ...] | list[str] = ()
+    selection_limit: int | None = None
 
 
 @dataclass
@@ -85,6 +77,11 @@ class Photo:
     ratings: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     comment_count: int = 0
     proc_status: str = "pending"
+
+
+def _guest_actor(state: dict[str, Any]) -> None:
+    """Version 1 of a guest's event named the guest only; its actor is ``client:<guest>``."""
+    state["actor"] = f"client:{state['guest']}"
 
 
 class Album(Aggregate):
@@ -121,6 +118,9 @@ class Album(Aggregate):
         org_id: UUID
         nonce: str
         token_hash: str
+        expires_at: datetime | None
+        allow_download: bool
+        actor: str
 
         class_version = 2
 
@@ -129,19 +129,27 @@ class Album(Aggregate):
             """Version 1 had no nonce: its link cannot be rebuilt, so it gets none."""
             state["nonce"] = ""
 
-        expires_at: datetime | None
-        allow_download: bool
+    class ShareRevoked(Aggregate.Event):
+        org_id: UUID
         actor: str
 
     class PhotoSelected(Aggregate.Event):
         org_id: UUID
         photo_id: UUID
         guest: str
+        actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_guest_actor)
 
     class PhotoDeselected(Aggregate.Event):
         org_id: UUID
         photo_id: UUID
         guest: str
+        actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_guest_actor)
 
     class PhotoRated(Aggregate.Event):
         org_id: UUID
@@ -149,6 +157,10 @@ class Album(Aggregate):
         guest: str
         rating: int
         color: str | None
+        actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_guest_actor)
 
     class CommentAdded(Aggregate.Event):
         org_id: UUID
@@ -156,24 +168,61 @@ class Album(Aggregate):
         comment_id: UUID
         author: str
         text: str
+        actor: str
 
-    class StateChanged(Aggregate.Event):
-        """A workflow step: submit, start editing, deliver, request changes, approve..."""
+        class_version = 2
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 named the author only; the author is the actor."""
+            state["actor"] = state["author"]
+
+    class SelectionSubmitted(Aggregate.Event):
         org_id: UUID
-        command: str
-        state: str
-        note: str | None
+        actor: str
+
+    class EditingStarted(Aggregate.Event):
+        org_id: UUID
         actor: str
 
     class ProcStatusSet(Aggregate.Event):
+        """A photo's editing status was set (the photographer's "set editing status")."""
+
         org_id: UUID
         photo_id: UUID
         status: str
         actor: str
 
+    class Delivered(Aggregate.Event):
+        org_id: UUID
+        actor: str
+
+    class ChangesRequested(Aggregate.Event):
+        org_id: UUID
+        note: str | None
+        actor: str
+
+    class Approved(Aggregate.Event):
+        org_id: UUID
+        actor: str
+
+    class Archived(Aggregate.Event):
+        org_id: UUID
+        actor: str
+
+    class Reopened(Aggregate.Event):
+        org_id: UUID
+        state: str
+        actor: str
+
     class Tagged(Aggregate.Event):
         org_id: UUID
+        tags: list[str]
+        actor: str
+
+    class Untagged(Aggregate.Event):
+        org_id: UUID
+        tag: str
         tags: list[str]
         actor: str
 
@@ -205,25 +254,15 @@ class Album(Aggregate):
         self.allow_download = False
 
     @classmethod
-    def create(
-        cls,
-        org_id: UUID,
-        title: str,
-        client_name: str,
-        client_email: str,
-        folder_id: UUID | None,
-        tags: list[str],
-        selection_limit: int | None,
-        actor_id: UUID,
-    ) -> Album:
-        cleaned = " ".join(check_text("title", title).split())
+    def create(cls, org_id: UUID, new: NewAlbum, actor: str) -> Album:
+        cleaned = " ".join(check_text("title", new.title).split())
         if not cleaned or len(cleaned) > 200:
             raise InvalidValue("title", "must be 1 to 200 characters")
-        if selection_limit is not None and selection_limit < 1:
+        if new.selection_limit is not None and new.selection_limit < 1:
             raise InvalidValue("selection_limit", "must be at least 1")
         client = {
-            "name": " ".join(check_text("client.name", client_name).split()),
-            "email": check_text("client.email", client_email).strip().lower(),
+            "name": " ".join(check_text("client.name", new.client_name).split()),
+            "email": check_text("client.email", new.client_email).strip().lower(),
         }
         if not client["name"]:
             raise InvalidValue("client.name", "must not be empty")
@@ -231,10 +270,10 @@ class Album(Aggregate):
             org_id=org_id,
             title=cleaned,
             client=client,
-            folder_id=folder_id,
-            tags=_clean_tags(tags),
-            selection_limit=selection_limit,
-            actor=str(actor_id),
+            folder_id=new.folder_id,
+            tags=_clean_tags(list(new.tags)),
+            selection_limit=new.selection_limit,
+            actor=check_text("actor", actor),
         )
 
     # Queries ---------------------------------------------------------------------------------
@@ -252,6 +291,19 @@ class Album(Aggregate):
         if found is None:
             raise NotFound("Photo", photo_id)
         return found
+
+    def check_share(self, token_hash: str, now: datetime) -> None:
+        """The share link opens this album only while it is valid.
+
+        A wrong or revoked link names nothing (NotFound); a link that was valid says why it is
+        not any more (archived, expired), so the client's page can tell the client.
+        """
+        if self.share_token_hash is None or token_hash != self.share_token_hash:
+            raise NotFound("Album", "share link")
+        if self.state == ARCHIVED:
+            raise ShareArchived()
+        if self.share_expires_at and now >= self.share_expires_at:
+            raise ShareExpired()
 
     # Photographer's commands -----------------------------------------------------------------
 
@@ -286,9 +338,12 @@ class Album(Aggregate):
         expires_at: datetime | None,
         allow_download: bool,
         actor: str,
+        now: datetime,
     ) -> None:
         """Share under a new link; its nonce lets the Sender rebuild the link with our key."""
         self.allowed("share")
+        if expires_at is not None and expires_at <= now:
+            raise InvalidValue("expires_at", "must be in the future")
         self._shared(
             org_id=self.org_id,
             nonce=nonce,
@@ -298,21 +353,16 @@ class Album(Aggregate):
             actor=actor,
         )
 
-    def step(self, command: str, actor: str, note: str | None = None) -> None:
-        """submit, start_editing, deliver, request_changes, approve, archive, reopen."""
-        self.allowed(command)
-        check_text("actor", actor)
-        if note is not None:
-            check_text("text", note, multiline=True)
-        target = TRANSITIONS[command][1]
-        if command == "reopen":
-            target = self.state_before_archive
-        if command == "submit" and not self.selected():
-            raise RuleBroken("pick at least one photo before submitting")
-        assert target is not None
-        self._state_changed(
-            org_id=self.org_id, command=command, state=target, note=note, actor=actor
-        )
+    def revoke_share(self, actor: str) -> None:
+        """Kill the current link; there must be one (else NotFound, like the link itself)."""
+        self.allowed("revoke_share")
+        if self.share_token_hash is None:
+            raise NotFound("Share link of album", self.id)
+        self._share_revoked(org_id=self.org_id, actor=actor)
+
+    def start_editing(self, actor: str) -> None:
+        self.allowed("start_editing")
+        self._editing_started(org_id=self.org_id, actor=check_text("actor", actor))
 
     def set_proc_status(self, photo_id: UUID, status: str, actor: str) -> None:
         self.allowed("set_proc_status")
@@ -321,21 +371,37 @@ class Album(Aggregate):
         self.photo(photo_id)
         self._proc_status_set(org_id=self.org_id, photo_id=photo_id, status=status, actor=actor)
 
-    def tag(self, add: list[str], remove: list[str], actor: str) -> None:
+    def deliver(self, actor: str) -> None:
+        self.allowed("deliver")
+        self._delivered(org_id=self.org_id, actor=check_text("actor", actor))
+
+    def archive(self, actor: str) -> None:
+        self.allowed("archive")
+        self._archived(org_id=self.org_id, actor=check_text("actor", actor))
+
+    def reopen(self, actor: str) -> None:
+        """Back to the state the album was archived from."""
+        self.allowed("reopen")
+        self._reopened(
+            org_id=self.org_id, state=self.state_before_archive, actor=check_text("actor", actor)
+        )
+
+    def tag(self, tag: str, actor: str) -> None:
+        """Add a tag; one the album has already records nothing."""
         self.allowed("tag")
-        tags = [t for t in self.tags if t not in set(_clean_tags(remove))]
-        tags = _clean_tags(tags + add)
+        tags = _clean_tags([*self.tags, tag])
         if tags != self.tags:
             self._tagged(org_id=self.org_id, tags=tags, actor=actor)
 
-    # Client's commands (through the share link) ----------------------------------------------
+    def untag(self, tag: str, actor: str) -> None:
+        """Remove a tag; one the album does not have records nothing."""
+        self.allowed("tag")
+        [gone] = _clean_tags([tag])
+        if gone in self.tags:
+            rest = [t for t in self.tags if t != gone]
+            self._untagged(org_id=self.org_id, tag=gone, tags=rest, actor=actor)
 
-    def check_share(self, token_hash: str, now: datetime) -> None:
-        """The share link opens this album only while it is valid; else it names nothing."""
-        if self.share_token_hash is None or token_hash != self.share_token_hash:
-            raise NotFound("Album", "share link")
-        if self.state == ARCHIVED or (self.share_expires_at and now >= self.share_expires_at):
-            raise NotFound("Album", "share link")
+    # Client's commands (through the share link) ----------------------------------------------
 
     def select(self, photo_id: UUID, guest: str) -> None:
         self.allowed("select")
@@ -346,15 +412,20 @@ class Album(Aggregate):
         limit = self.selection_limit
         if not photo.picked_by and limit is not None and len(self.selected()) >= limit:
             raise SelectionFull(f"the selection is full: at most {limit} photos")
-        self._photo_selected(org_id=self.org_id, photo_id=photo_id, guest=guest)
+        self._photo_selected(
+            org_id=self.org_id, photo_id=photo_id, guest=guest, actor=f"client:{guest}"
+        )
 
     def deselect(self, photo_id: UUID, guest: str) -> None:
         self.allowed("select")
         check_text("guest", guest)
         if guest in self.photo(photo_id).picked_by:
-            self._photo_deselected(org_id=self.org_id, photo_id=photo_id, guest=guest)
+            self._photo_deselected(
+                org_id=self.org_id, photo_id=photo_id, guest=guest, actor=f"client:{guest}"
+            )
 
     def rate(self, photo_id: UUID, guest: str, rating: int, color: str | None) -> None:
+        """This guest's rating and colour of the photo; other guests' stay as they are."""
         self.allowed("rate")
         check_text("guest", guest)
         self.photo(photo_id)
@@ -363,7 +434,12 @@ class Album(Aggregate):
         if color is not None and color not in COLORS:
             raise InvalidValue("color", f"must be one of {', '.join(COLORS)}")
         self._photo_rated(
-            org_id=self.org_id, photo_id=photo_id, guest=guest, rating=rating, color=color
+            org_id=self.org_id,
+            photo_id=photo_id,
+            guest=guest,
+            rating=rating,
+            color=color,
+            actor=f"client:{guest}",
         )
 
     def comment(self, photo_id: UUID, comment_id: UUID, author: str, text: str) -> None:
@@ -379,7 +455,26 @@ class Album(Aggregate):
             comment_id=comment_id,
             author=author,
             text=cleaned,
+            actor=author,
         )
+
+    def submit(self, actor: str) -> None:
+        self.allowed("submit")
+        check_text("actor", actor)
+        if not self.selected():
+            raise RuleBroken("pick at least one photo before submitting")
+        self._selection_submitted(org_id=self.org_id, actor=actor)
+
+    def request_changes(self, actor: str, note: str | None = None) -> None:
+        self.allowed("request_changes")
+        check_text("actor", actor)
+        if note is not None:
+            check_text("text", note, multiline=True)
+        self._changes_requested(org_id=self.org_id, note=note, actor=actor)
+
+    def approve(self, actor: str) -> None:
+        self.allowed("approve")
+        self._approved(org_id=self.org_id, actor=check_text("actor", actor))
 
     # Events: they only set state -----------------------------------------------------------
 
@@ -421,40 +516,77 @@ class Album(Aggregate):
         self.allow_download = allow_download
         self.state = SHARED
 
+    @event(ShareRevoked)
+    def _share_revoked(self, org_id: UUID, actor: str) -> None:
+        self.share_token_hash = None
+        self.share_expires_at = None
+        self.allow_download = False
+
     @event(PhotoSelected)
-    def _photo_selected(self, org_id: UUID, photo_id: UUID, guest: str) -> None:
+    def _photo_selected(self, org_id: UUID, photo_id: UUID, guest: str, actor: str) -> None:
         self.photos[photo_id].picked_by.add(guest)
 
     @event(PhotoDeselected)
-    def _photo_deselected(self, org_id: UUID, photo_id: UUID, guest: str) -> None:
+    def _photo_deselected(self, org_id: UUID, photo_id: UUID, guest: str, actor: str) -> None:
         self.photos[photo_id].picked_by.discard(guest)
 
     @event(PhotoRated)
     def _photo_rated(
-        self, org_id: UUID, photo_id: UUID, guest: str, rating: int, color: str | None
+        self,
+        org_id: UUID,
+        photo_id: UUID,
+        guest: str,
+        rating: int,
+        color: str | None,
+        actor: str,
     ) -> None:
         self.photos[photo_id].ratings[guest] = (rating, color)
 
     @event(CommentAdded)
     def _comment_added(
-        self, org_id: UUID, photo_id: UUID, comment_id: UUID, author: str, text: str
+        self, org_id: UUID, photo_id: UUID, comment_id: UUID, author: str, text: str, actor: str
     ) -> None:
         self.photos[photo_id].comment_count += 1
 
-    @event(StateChanged)
-    def _state_changed(
-        self, org_id: UUID, command: str, state: str, note: str | None, actor: str
-    ) -> None:
-        if state == ARCHIVED:
-            self.state_before_archive = self.state
-        self.state = state
+    @event(SelectionSubmitted)
+    def _selection_submitted(self, org_id: UUID, actor: str) -> None:
+        self.state = SUBMITTED
+
+    @event(EditingStarted)
+    def _editing_started(self, org_id: UUID, actor: str) -> None:
+        self.state = EDITING
 
     @event(ProcStatusSet)
     def _proc_status_set(self, org_id: UUID, photo_id: UUID, status: str, actor: str) -> None:
         self.photos[photo_id].proc_status = status
 
+    @event(Delivered)
+    def _delivered(self, org_id: UUID, actor: str) -> None:
+        self.state = DELIVERED
+
+    @event(ChangesRequested)
+    def _changes_requested(self, org_id: UUID, note: str | None, actor: str) -> None:
+        self.state = CHANGES_REQUESTED
+
+    @event(Approved)
+    def _approved(self, org_id: UUID, actor: str) -> None:
+        self.state = APPROVED
+
+    @event(Archived)
+    def _archived(self, org_id: UUID, actor: str) -> None:
+        self.state_before_archive = self.state
+        self.state = ARCHIVED
+
+    @event(Reopened)
+    def _reopened(self, org_id: UUID, state: str, actor: str) -> None:
+        self.state = state
+
     @event(Tagged)
     def _tagged(self, org_id: UUID, tags: list[str], actor: str) -> None:
+        self.tags = tags
+
+    @event(Untagged)
+    def _untagged(self, org_id: UUID, tag: str, tags: list[str], actor: str) -> None:
         self.tags = tags
 
 

@@ -54,6 +54,7 @@ from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.revocations import Revocations
 from infra.settings import Settings
 from infra.storage_wiring import Locations, Sources, outbound_policy, provider_config
+from infra.studio_roles import OrganizationStudioRoles
 from infra.supervisor import Watchdog, WorkerState, supervise
 from infra.tokens import AccessTokens
 from projections import positions
@@ -263,6 +264,7 @@ async def serve_api(platform: Platform) -> None:
                     albums,
                     keys.invitation_key(platform.keys_dir),
                     StorageFolderOwners(platform.apps[FOLDERS.name]),
+                    OrganizationStudioRoles(platform.apps[ORGS.name]),
                 ),
                 check_location=Locations(provider_config(settings)).check,
                 orgs=OrganizationCommands(
@@ -468,7 +470,11 @@ async def run_album_sync_manager(platform: Platform) -> None:
     committer = await platform.committer(ALBUMS.name)
     link_key = keys.invitation_key(platform.keys_dir)
     albums = AlbumCommands(
-        app, committer, link_key, StorageFolderOwners(platform.apps[FOLDERS.name])
+        app,
+        committer,
+        link_key,
+        StorageFolderOwners(platform.apps[FOLDERS.name]),
+        OrganizationStudioRoles(platform.apps[ORGS.name]),
     )
     manager = AlbumSyncManager(albums, reads.ready, reads.files)
 

@@ -13,15 +13,19 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
-from commands.albums import AlbumCommands
+from commands.albums import AlbumCommands, NewAlbum
+from commands.group_commit import GroupCommitter
 from commands.identity import EmailTaken, GoogleIdentity, IdentityCommands
 from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
-from domains.album import SYNCING, Album
+from domains.album import Album
+from domains.album_actors import Member
+from domains.album_workflow import SYNCING
 from infra import keys
 from infra.bootstrap import Platform
 from infra.demo_photos import generate
 from infra.folder_owners import StorageFolderOwners
+from infra.studio_roles import OrganizationStudioRoles
 
 DEMO_EMAIL = "demo@photoflow.local"
 DEMO_PASSWORD = "photoflow-demo"
@@ -54,25 +58,13 @@ async def seed_demo(platform: Platform) -> dict[str, str]:
         await storage.register(org_id, "local", str(photos), "Sample photos", user_id)
     ).aggregate_id
     await storage.start_sync(folder_id, "full", str(user_id))
-    albums = AlbumCommands(
-        platform.apps["albums"],
-        album_committer,
-        link_key(platform),
-        StorageFolderOwners(platform.apps["folders"]),
+    albums = _album_commands(platform, album_committer)
+    photographer = Member(user_id)
+    wedding = NewAlbum(
+        "Anna & Ben, June wedding", "Anna Client", "anna@example.com", folder_id, ["wedding"], 10
     )
-    album_id = (
-        await albums.create(
-            org_id,
-            "Anna & Ben, June wedding",
-            "Anna Client",
-            "anna@example.com",
-            folder_id,
-            ["wedding"],
-            10,
-            user_id,
-        )
-    ).aggregate_id
-    await albums.request_sync(album_id, str(user_id))
+    album_id = (await albums.create(org_id, wedding, photographer)).aggregate_id
+    await albums.request_sync(album_id, photographer)
     seeded = {
         "email": DEMO_EMAIL,
         "password": DEMO_PASSWORD,
@@ -93,18 +85,14 @@ async def share_demo_album(platform: Platform, seeded: dict[str, str]) -> None:
         return
     album_id = UUID(seeded["album_id"])
     committer = await platform.committer("albums")
-    albums = AlbumCommands(
-        platform.apps["albums"],
-        committer,
-        link_key(platform),
-        StorageFolderOwners(platform.apps["folders"]),
-    )
+    albums = _album_commands(platform, committer)
     for _ in range(240):
         album: Album = await asyncio.to_thread(platform.apps["albums"].repository.get, album_id)
         if album.state != SYNCING:
             break
         await asyncio.sleep(0.5)
-    _, token = await albums.share(album_id, None, True, seeded["user_id"])
+    member = Member(UUID(seeded["user_id"]))
+    token = (await albums.share(album_id, None, True, member)).share_token
     seeded["share_token"] = token
     marker.write_text(json.dumps(seeded, indent=2))
     _announce(seeded, platform.settings.public_url)
@@ -136,3 +124,13 @@ async def _nothing(_: UUID) -> None:
 
 def link_key(platform: Platform) -> bytes:
     return keys.invitation_key(platform.keys_dir)
+
+
+def _album_commands(platform: Platform, committer: GroupCommitter) -> AlbumCommands:
+    return AlbumCommands(
+        platform.apps["albums"],
+        committer,
+        link_key(platform),
+        StorageFolderOwners(platform.apps["folders"]),
+        OrganizationStudioRoles(platform.apps["orgs"]),
+    )

@@ -2,7 +2,9 @@
 
 One row per workflow step, share, sync, comment and editing status; picks and ratings are
 summed into the album's counts instead, so a client clicking through 300 photos does not bury
-the steps that matter.
+the steps that matter. A workflow step's ``activity`` is the command that made it (``submit``,
+``deliver``...), whether it arrives as its named event or, replayed from an old message, as
+``AlbumStateChanged``: one vocabulary in the table either way.
 """
 
 from __future__ import annotations
@@ -45,9 +47,19 @@ ACTIVITY_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     "AlbumSyncFinished": _row("photos updated", "photo_count"),
     "AlbumShared": _row("shared", "expires_at", "allow_download"),
     "AlbumCommentAdded": _row("commented", "photo_id", "author", "text"),
+    "AlbumShareRevoked": _row("share revoked"),
+    "AlbumSelectionSubmitted": _row("submit"),
+    "AlbumEditingStarted": _row("start_editing"),
+    "AlbumDelivered": _row("deliver"),
+    "AlbumChangesRequested": _row("request_changes", "note"),
+    "AlbumApproved": _row("approve"),
+    "AlbumArchived": _row("archive"),
+    "AlbumReopened": _row("reopen", "state"),
+    # Published before the store's upcaster named every step; still on the topic for replays.
     "AlbumStateChanged": _row(None, "state", "note"),
     "AlbumProcStatusSet": _row("editing status", "photo_id", "status"),
     "AlbumTagged": _row("tagged", "tags"),
+    "AlbumUntagged": _row("untagged", "tag", "tags"),
 }
 
 

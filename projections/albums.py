@@ -1,5 +1,8 @@
 """Read tables ``read.albums``, ``read.album_photos`` and ``read.album_comments``.
 
+Ratings and colours are kept per guest (``album_photos.ratings``: guest -> rating, colour),
+like picks; ``rating`` and ``color`` summarise them for the photographer.
+
 One projection keeps all three, so an album's counts (photos, picks, comments) change in the
 same transaction as the rows they count. It also reads StorageFolderSyncProgress, so an album
 shows its folder's sync progress while it syncs.
@@ -11,9 +14,18 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import asyncpg
+import orjson
 
 from broker.envelope import Envelope
 from broker.topics import ALBUMS, FOLDER_SYNC_PROGRESS
+from domains.album_workflow import (
+    APPROVED,
+    ARCHIVED,
+    CHANGES_REQUESTED,
+    DELIVERED,
+    EDITING,
+    SUBMITTED,
+)
 from projections.base import Statement, StatementProjection
 
 RECOUNT_PICKS: Statement = (
@@ -30,6 +42,30 @@ def _photos_added(e: Envelope) -> tuple[Any, ...]:
         [p["photo_id"] for p in photos],
         [p["file_id"] for p in photos],
         [p["name"] for p in photos],
+    )
+
+
+def _rated(e: Envelope) -> tuple[Any, ...]:
+    guest = {"rating": e.data["rating"], "color": e.data["color"]}
+    return (e.data["photo_id"], orjson.dumps({e.data["guest"]: guest}).decode(), e.data["color"])
+
+
+STEPS = {
+    "SelectionSubmitted": SUBMITTED,
+    "EditingStarted": EDITING,
+    "Delivered": DELIVERED,
+    "ChangesRequested": CHANGES_REQUESTED,
+    "Approved": APPROVED,
+    "Archived": ARCHIVED,
+}
+"""The workflow events that move an album to a fixed state; Reopened names its own."""
+
+
+def _status(state: str | None) -> Statement:
+    """The album's status after a workflow step: fixed by its type, or the event's ``state``."""
+    return (
+        "UPDATE read.albums SET status = $2 WHERE album_id = $1",
+        lambda e: (e.aggregate_id, state or e.data["state"]),
     )
 
 
@@ -104,9 +140,18 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
         ),
         RECOUNT_PICKS,
     ),
+    "AlbumShareRevoked": (
+        "UPDATE read.albums SET share_expires_at = NULL, allow_download = false,"
+        " share_nonce = NULL WHERE album_id = $1",
+        lambda e: (e.aggregate_id,),
+    ),
     "AlbumPhotoRated": (
-        "UPDATE read.album_photos SET rating = $2, color = $3 WHERE photo_id = $1",
-        lambda e: (e.data["photo_id"], e.data["rating"], e.data["color"]),
+        # Per guest, like picks: the photographer's summary is the highest rating any guest
+        # gave, and the colour of the latest rating.
+        "UPDATE read.album_photos SET ratings = ratings || $2::jsonb,"
+        " rating = (SELECT max((r.value->>'rating')::int)"
+        " FROM jsonb_each(ratings || $2::jsonb) AS r), color = $3 WHERE photo_id = $1",
+        _rated,
     ),
     "AlbumCommentAdded": (
         (
@@ -130,15 +175,19 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
             lambda e: (e.aggregate_id,),
         ),
     ),
-    "AlbumStateChanged": (
-        "UPDATE read.albums SET status = $2 WHERE album_id = $1",
-        lambda e: (e.aggregate_id, e.data["state"]),
-    ),
+    **{f"Album{name}": _status(state) for name, state in STEPS.items()},
+    "AlbumReopened": _status(None),
+    # Published before the store's upcaster named every step; still on the topic for replays.
+    "AlbumStateChanged": _status(None),
     "AlbumProcStatusSet": (
         "UPDATE read.album_photos SET proc_status = $2 WHERE photo_id = $1",
         lambda e: (e.data["photo_id"], e.data["status"]),
     ),
     "AlbumTagged": (
+        "UPDATE read.albums SET tags = $2 WHERE album_id = $1",
+        lambda e: (e.aggregate_id, e.data["tags"]),
+    ),
+    "AlbumUntagged": (
         "UPDATE read.albums SET tags = $2 WHERE album_id = $1",
         lambda e: (e.aggregate_id, e.data["tags"]),
     ),
@@ -152,7 +201,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
 
 class AlbumsProjection(StatementProjection):
     name: ClassVar[str] = "albums"
-    schema_version: ClassVar[int] = 2  # 2: created_by and share_nonce
+    schema_version: ClassVar[int] = 3  # 2: created_by and share_nonce; 3: ratings per guest
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic, FOLDER_SYNC_PROGRESS)
     tables: ClassVar[tuple[str, ...]] = ("read.albums", "read.album_photos", "read.album_comments")
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ALBUM_STATEMENTS
@@ -198,6 +247,7 @@ class AlbumsProjection(StatementProjection):
                 picked_by text[] NOT NULL DEFAULT '{}',
                 rating int,
                 color text,
+                ratings jsonb NOT NULL DEFAULT '{}',
                 comment_count int NOT NULL DEFAULT 0,
                 proc_status text NOT NULL DEFAULT 'pending'
             );

@@ -6,12 +6,12 @@ a unit test can hand the routes a small fake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from domains.album import Album
+from domains.album import NewAlbum
+from domains.album_actors import Guest, Member
 from domains.policies import Role
 
 
@@ -126,30 +126,102 @@ class StorageCommandsPort(Protocol):
     async def start_sync(self, folder_id: UUID, mode: str, actor: str) -> SyncRequestResult: ...
 
 
-class AlbumCommandsPort(Protocol):
-    """Album use cases; ``act`` is one command on the Album aggregate (a pure domain call)."""
+class ShareResult(Protocol):
+    @property
+    def written(self) -> WriteResult: ...
 
-    async def create(
-        self,
-        org_id: UUID,
-        title: str,
-        client_name: str,
-        client_email: str,
-        folder_id: UUID | None,
-        tags: list[str],
-        selection_limit: int | None,
-        actor_id: UUID,
+    @property
+    def share_token(self) -> str: ...
+
+
+class AlbumCommandsPort(Protocol):
+    """Album use cases, one method each. A ``Member``'s role is checked by the use case on the
+    write side; a ``Guest`` carries its share link. ``expected_version`` is the If-Match."""
+
+    async def create(self, org_id: UUID, new: NewAlbum, member: Member) -> WriteResult: ...
+
+    async def request_sync(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> WriteResult: ...
 
-    async def change(self, album_id: UUID, act: Callable[[Album], object]) -> WriteResult: ...
-
     async def share(
-        self, album_id: UUID, expires_at: datetime | None, allow_download: bool, actor: str
-    ) -> tuple[WriteResult, str]: ...
+        self,
+        album_id: UUID,
+        expires_at: datetime | None,
+        allow_download: bool,
+        member: Member,
+        expected_version: int | None = None,
+    ) -> ShareResult: ...
 
-    async def as_client(self, token: str, act: Callable[[Album], object]) -> WriteResult: ...
+    async def revoke_share(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
 
-    async def open_share(self, token: str) -> UUID: ...
+    async def start_editing(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def set_editing_status(
+        self,
+        album_id: UUID,
+        photo_id: UUID,
+        status: str,
+        member: Member,
+        expected_version: int | None = None,
+    ) -> WriteResult: ...
+
+    async def deliver(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def tag(
+        self, album_id: UUID, tag: str, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def untag(
+        self, album_id: UUID, tag: str, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def archive(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def reopen(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def select(
+        self, guest: Guest, photo_id: UUID, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def deselect(
+        self, guest: Guest, photo_id: UUID, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def rate(
+        self,
+        guest: Guest,
+        photo_id: UUID,
+        rating: int,
+        color: str | None,
+        expected_version: int | None = None,
+    ) -> WriteResult: ...
+
+    async def comment(
+        self, guest: Guest, photo_id: UUID, text: str, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def submit(self, guest: Guest, expected_version: int | None = None) -> WriteResult: ...
+
+    async def request_changes(
+        self, guest: Guest, note: str, expected_version: int | None = None
+    ) -> WriteResult: ...
+
+    async def approve(self, guest: Guest, expected_version: int | None = None) -> WriteResult: ...
+
+    async def open_share(self, token: str) -> UUID:
+        """The album the link opens now; NotFound, or ShareGone (expired, archived)."""
+        ...
 
 
 class EventHistoryPort(Protocol):

@@ -226,7 +226,7 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
             }
         if e.authenticated:
             operation["security"] = [{"bearer": []}]
-        paths.setdefault(e.path, {})[e.method.lower()] = operation
+        paths.setdefault(_document_path(e.path), {})[e.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
@@ -310,6 +310,11 @@ def _path_schema(name: str) -> JsonSchema:
     if name.endswith("_id"):
         return {"type": "string", "format": "uuid"}
     return {"type": "string"}
+
+
+def _document_path(path: str) -> str:
+    """The path as OpenAPI spells it: ``{tag:path}`` (a starlette converter) is ``{tag}``."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
 
 
 def _path_params(path: str) -> list[str]:

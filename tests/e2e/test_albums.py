@@ -214,10 +214,13 @@ async def test_a_share_link_opens_only_its_album_while_valid(running: Running) -
     forged = f"{second}.{token.split('.', 1)[1]}"
     assert (await running.http.get(f"/api/share/{forged}")).status_code == 404
     await asyncio.sleep(2.2)
-    assert (await running.http.get(f"/api/share/{token}")).status_code == 404
+    expired = await running.http.get(f"/api/share/{token}")
+    assert expired.status_code == 410 and expired.json()["type"].endswith("/share-expired")
     assert (await running.http.get(f"/api/share/{other}")).status_code == 200
     await studio.post(f"/api/albums/{second}/archive")
-    assert (await running.http.get(f"/api/share/{other}")).status_code == 404
+    archived = await running.http.get(f"/api/share/{other}")
+    assert archived.status_code == 410 and archived.json()["type"].endswith("/share-archived")
+    assert (await running.http.get(f"/api/share/{forged}")).status_code == 404
     await studio.post(f"/api/albums/{second}/reopen")
     assert (await studio.get(f"/api/albums/{second}"))["status"] == "shared"
 

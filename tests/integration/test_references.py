@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -17,12 +18,15 @@ import pytest
 from commands.album_sync import AlbumSyncManager
 from commands.albums import AlbumCommands
 from commands.group_commit import Batch, GroupCommitter
+from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
-from domains.album import Album
+from domains.album import Album, NewAlbum
+from domains.album_actors import Member
 from domains.errors import NotFound
 from domains.folder import Folder
 from infra.bootstrap import Platform
 from infra.folder_owners import StorageFolderOwners
+from infra.studio_roles import OrganizationStudioRoles
 
 LINK_KEY = b"test-link-key-0123456789abcdef!!"
 
@@ -36,6 +40,7 @@ class Parts:
     studio_a: UUID
     studio_b: UUID
     folder_a: UUID
+    owners: dict[UUID, Member]
 
 
 @pytest.fixture
@@ -43,9 +48,13 @@ async def parts(platform: Platform) -> AsyncIterator[Parts]:
     async with (
         GroupCommitter(platform.apps["albums"]) as album_committer,
         GroupCommitter(platform.apps["folders"]) as folder_committer,
+        GroupCommitter(platform.apps["orgs"]) as org_committer,
     ):
         storage = StorageCommands(folder_committer)
-        studio_a, studio_b = uuid4(), uuid4()
+        studios = OrganizationCommands(org_committer, LINK_KEY, timedelta(days=1))
+        owner_a, owner_b = Member(uuid4()), Member(uuid4())
+        studio_a = (await studios.create("A", owner_a.user_id)).aggregate_id
+        studio_b = (await studios.create("B", owner_b.user_id)).aggregate_id
         folder_a = (
             await storage.register(studio_a, "local", "/photos/a", "A's shoot", uuid4())
         ).aggregate_id
@@ -54,14 +63,17 @@ async def parts(platform: Platform) -> AsyncIterator[Parts]:
             album_committer,
             LINK_KEY,
             StorageFolderOwners(platform.apps["folders"]),
+            OrganizationStudioRoles(platform.apps["orgs"]),
         )
-        yield Parts(platform, albums, album_committer, storage, studio_a, studio_b, folder_a)
+        owners = {studio_a: owner_a, studio_b: owner_b}
+        yield Parts(
+            platform, albums, album_committer, storage, studio_a, studio_b, folder_a, owners
+        )
 
 
 async def create(parts: Parts, org_id: UUID, folder_id: UUID | None) -> UUID:
-    written = await parts.albums.create(
-        org_id, "Wedding", "Client", "client@example.com", folder_id, [], None, uuid4()
-    )
+    new = NewAlbum("Wedding", "Client", "client@example.com", folder_id)
+    written = await parts.albums.create(org_id, new, parts.owners[org_id])
     return written.aggregate_id
 
 
@@ -70,7 +82,7 @@ async def recorded_before_the_check(parts: Parts, org_id: UUID, folder_id: UUID)
 
     def decide(batch: Batch) -> Album:
         return batch.add(
-            Album.create(org_id, "Old", "Client", "c@example.com", folder_id, [], None, uuid4())
+            Album.create(org_id, NewAlbum("Old", "Client", "c@example.com", folder_id), "old")
         )
 
     return (await parts.albums_committer.execute(decide)).aggregate_id
@@ -84,6 +96,8 @@ def folder_events(parts: Parts) -> list[str]:
 async def test_an_album_is_created_only_on_a_folder_of_its_own_studio(parts: Parts) -> None:
     assert await create(parts, parts.studio_a, parts.folder_a)
     assert await create(parts, parts.studio_b, None)
+    with pytest.raises(NotFound):  # a stranger to the studio
+        await parts.albums.create(parts.studio_a, NewAlbum("W", "C", "c@x.io"), Member(uuid4()))
     for folder_id in (parts.folder_a, uuid4()):
         with pytest.raises(NotFound) as refused:
             await create(parts, parts.studio_b, folder_id)
@@ -102,7 +116,7 @@ async def test_the_owner_comes_from_the_folders_event_store(parts: Parts) -> Non
 async def test_an_old_album_on_another_studios_folder_never_syncs_it(parts: Parts) -> None:
     album_id = await recorded_before_the_check(parts, parts.studio_b, parts.folder_a)
     with pytest.raises(NotFound, match=str(parts.folder_a)):
-        await parts.albums.request_sync(album_id, "user:b")
+        await parts.albums.request_sync(album_id, parts.owners[parts.studio_b])
     album: Album = parts.platform.apps["albums"].repository.get(album_id)
     assert album.state == "draft"
 

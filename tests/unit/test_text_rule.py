@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from domains.album import Album
+from domains.album import Album, NewAlbum
 from domains.errors import InvalidValue
 from domains.folder import Folder
 from domains.organization import Organization
@@ -77,10 +77,12 @@ def test_no_aggregate_records_such_text() -> None:
         lambda: User.register("a@example.com", "Ada\x00", None),
         lambda: Organization.create("Studio\x00", actor),
         lambda: Organization.create("Studio", actor).rename("Tab\tbed", actor),
-        lambda: Album.create(uuid4(), "Wed\x00", "Client", "c@x.io", None, [], None, actor),
-        lambda: Album.create(uuid4(), "Wed", "Cli\x1bent", "c@x.io", None, [], None, actor),
-        lambda: Album.create(uuid4(), "Wed", "Client", "c\x00@x.io", None, [], None, actor),
-        lambda: Album.create(uuid4(), "Wed", "Client", "c@x.io", None, ["a\x00"], None, actor),
+        lambda: Album.create(uuid4(), NewAlbum("Wed\x00", "Client", "c@x.io"), str(actor)),
+        lambda: Album.create(uuid4(), NewAlbum("Wed", "Cli\x1bent", "c@x.io"), str(actor)),
+        lambda: Album.create(uuid4(), NewAlbum("Wed", "Client", "c\x00@x.io"), str(actor)),
+        lambda: Album.create(
+            uuid4(), NewAlbum("Wed", "Client", "c@x.io", tags=["a\x00"]), str(actor)
+        ),
         lambda: Folder.register(uuid4(), "local", "/photos\x00/x", "Raw", actor),
         lambda: Folder.register(uuid4(), "local", "/photos", "Raw\u2028", actor),
     ]
