@@ -52,12 +52,16 @@ class Envelope(BaseModel):
 
     id: UUID = Field(description="Unique per event; the same on every republish.")
     type: str = Field(description="The event type, e.g. OrganizationCreated.")
-    stream: str = Field(description="The audit stream: albums, folders, users or orgs.")
+    stream: str = Field(
+        description="The stream: albums, folders, users, orgs, providers or deliveries."
+    )
     aggregate_id: UUID
     version: int = Field(ge=1, description="Orders one aggregate's events.")
     org_id: UUID | None = Field(description="The studio the aggregate belongs to.")
     occurred_at: datetime
-    schema_version: int = Field(alias="schema", description="Version of this type's data.")
+    schema_version: int = Field(
+        alias="schema", description="The version of this type's data (its class_version)."
+    )
     actor: str | None = Field(default=None, description="Who caused the event (extension).")
     data: dict[str, Any]
 
@@ -132,22 +136,29 @@ def _constant_headers(name: str, schema: int) -> tuple[tuple[str, bytes], ...]:
     )
 
 
-def headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+def headers(envelope: Mapping[str, Any], key: bytes | None = None) -> list[tuple[str, bytes]]:
     """The Kafka headers of one envelope: ``type`` and ``id``, and the CloudEvents binding's.
 
     Takes the fields ``describe`` gives or a decoded envelope (ids and times as strings), so a
-    dead-letter copy can carry the same headers as the message it copies.
+    dead-letter copy can carry the same headers as the message it copies. The relay passes the
+    message's key (the aggregate id, already encoded) to spare turning the id into text twice.
     """
     ident = str(envelope["id"]).encode()
     occurred = envelope["occurred_at"]
     at = occurred if isinstance(occurred, str) else occurred.isoformat()
+    aggregate = key if key is not None else str(envelope["aggregate_id"]).encode()
     return [
         *_constant_headers(envelope["type"], int(envelope["schema"])),
         ("id", ident),
         ("ce_id", ident),
-        ("ce_source", cloudevents_source(envelope["stream"], envelope["aggregate_id"]).encode()),
+        ("ce_source", _source_prefix(envelope["stream"]) + aggregate),
         ("ce_time", at.encode()),
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _source_prefix(stream: str) -> bytes:
+    return cloudevents_source(stream, "").encode()
 
 
 def encode(fields: dict[str, Any]) -> bytes:

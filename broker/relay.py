@@ -101,7 +101,7 @@ class RelaySource:
             topic=self._topic_prefix + topic,
             key=key,
             value=encode(fields),
-            headers=headers(fields),
+            headers=headers(fields, key),
         )
 
     def head(self) -> int:
