@@ -40,7 +40,14 @@ from domains.album_actors import Guest, Member
 from domains.errors import DomainError, NotFound
 from domains.policies import Action, require
 
-__all__ = ["AlbumCommands", "AlbumsApplication", "NewAlbum", "Shared", "share_token"]
+__all__ = [
+    "AlbumCommands",
+    "AlbumsApplication",
+    "NewAlbum",
+    "OpenedShare",
+    "Shared",
+    "share_token",
+]
 
 Change = Callable[[Album], object]
 
@@ -60,6 +67,15 @@ class Shared:
     written: Written
     share_token: str
     """Handed to the photographer once; only its hash is recorded."""
+
+
+@dataclass(frozen=True)
+class OpenedShare:
+    """The album a share link opens, and the link's expiry and download switch."""
+
+    album_id: UUID
+    expires_at: datetime | None
+    allow_download: bool
 
 
 class _OwnerNeeded(DomainError):
@@ -241,12 +257,16 @@ class AlbumCommands:
     async def approve(self, guest: Guest, expected_version: int | None = None) -> Written:
         return await self._as_guest(guest, expected_version, lambda a: a.approve(guest.actor))
 
-    async def open_share(self, token: str) -> UUID:
-        """The album a share token opens now; NotFound (wrong, revoked) or ShareGone."""
+    async def open_share(self, token: str) -> OpenedShare:
+        """What a share token opens now; NotFound (wrong, revoked) or ShareGone.
+
+        The link's own facts come from the album itself, so a client opening a link the
+        photographer just shared sees its expiry and download switch at once.
+        """
         album_id, token_hash = parse_share_token(token)
         album = await asyncio.to_thread(self._load, album_id)
         album.check_share(token_hash, datetime.now(UTC))
-        return album_id
+        return OpenedShare(album_id, album.share_expires_at, album.allow_download)
 
     # The process manager's use case ----------------------------------------------------------
 

@@ -134,6 +134,17 @@ class ShareResult(Protocol):
     def share_token(self) -> str: ...
 
 
+class OpenedShareResult(Protocol):
+    @property
+    def album_id(self) -> UUID: ...
+
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+    @property
+    def allow_download(self) -> bool: ...
+
+
 class AlbumCommandsPort(Protocol):
     """Album use cases, one method each. A ``Member``'s role is checked by the use case on the
     write side; a ``Guest`` carries its share link. ``expected_version`` is the If-Match."""
@@ -219,8 +230,8 @@ class AlbumCommandsPort(Protocol):
 
     async def approve(self, guest: Guest, expected_version: int | None = None) -> WriteResult: ...
 
-    async def open_share(self, token: str) -> UUID:
-        """The album the link opens now; NotFound, or ShareGone (expired, archived)."""
+    async def open_share(self, token: str) -> OpenedShareResult:
+        """What the link opens now; NotFound, or ShareGone (expired, archived)."""
         ...
 
 

@@ -50,12 +50,13 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
 
     async def opened(request: Request) -> UUID:
         """The album the link opens now, checked on the write side."""
-        return await albums.open_share(str(request.path_params["share_token"]))
+        return (await albums.open_share(str(request.path_params["share_token"]))).album_id
 
     @_link_answers
     async def share_view(request: Request) -> Response:
         read_query(request, PageQuery)
-        album_id = await opened(request)
+        link = await albums.open_share(str(request.path_params["share_token"]))
+        album_id = link.album_id
         async with pool.acquire() as conn:
             row = await conn.fetchrow(ALBUM_BY_ID, album_id)
         if row is None:
@@ -63,6 +64,12 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
         view = album_view(row)
         for private in PRIVATE:
             view.pop(private)
+        # The link's facts as the album has them now, not as the read table last heard.
+        view["share"] = {
+            "active": True,
+            "expires_at": link.expires_at,
+            "allow_download": link.allow_download,
+        }
         photos = await photos_page(pool, request, album_id, guest_name(request))
         return json({"album": view, "photos": photos})
 
