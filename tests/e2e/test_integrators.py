@@ -70,6 +70,7 @@ WORKFLOW_TYPES = {
     "AlbumUntagged",
     "AlbumArchived",
     "AlbumReopened",
+    "OrganizationInvitationRevoked",
 }
 
 
@@ -92,6 +93,15 @@ class Client:
         result: dict[str, Any] = answer.json() if answer.content else {}
         self.token = str(result.get("consistency_token") or self.token)
         return result
+
+    async def delete(self, path: str) -> None:
+        headers = {**self.account.headers, "X-Consistency-Token": self.token}
+        answer = await self.running.http.delete(path, headers=headers)
+        assert answer.status_code in (200, 204), (
+            f"DELETE {path}: {answer.status_code} {answer.text}"
+        )
+        if answer.content and "consistency_token" in answer.json():
+            self.token = str(answer.json()["consistency_token"])
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,17 @@ async def workflow(running: Running) -> Workflow:
     assert joined.status_code == 200, joined.text
     owner.token = joined.json()["consistency_token"]
     await owner.call("PATCH", f"/api/orgs/{org_id}/members/{member.user_id}", {"role": "admin"})
-    removed = await http.delete(
-        f"/api/orgs/{org_id}/members/{member.user_id}",
-        headers={**owner.account.headers, "X-Consistency-Token": owner.token},
-    )
-    assert removed.status_code in (200, 204), removed.text
+    await owner.delete(f"/api/orgs/{org_id}/members/{member.user_id}")
     await owner.call("PUT", f"/api/orgs/{org_id}/providers/s3", S3)
+    await owner.call("PUT", f"/api/orgs/{org_id}/providers/s3", {**S3, "region": "eu-west-3"})
+    await owner.delete(f"/api/orgs/{org_id}/providers/s3")
+    dropped = await owner.call(
+        "POST",
+        f"/api/orgs/{org_id}/invitations",
+        {"email": "late@example.com", "role": "viewer"},
+        201,
+    )
+    await owner.delete(f"/api/orgs/{org_id}/invitations/{dropped['invitation_id']}")
     second_session = await sign_in(http, owner.account.email)
     refreshed = await http.post(
         "/api/auth/refresh", json={"refresh_token": second_session.refresh_token}
@@ -166,11 +181,7 @@ async def workflow(running: Running) -> Workflow:
     photos = (await owner.call("GET", f"{album}/photos"))["items"]
     await owner.call("POST", f"{album}/tags", {"tag": "wedding"})
     await owner.call("POST", f"{album}/tags", {"tag": "draft-look"})
-    untagged = await http.delete(
-        f"{album}/tags/draft-look",
-        headers={**owner.account.headers, "X-Consistency-Token": owner.token},
-    )
-    assert untagged.status_code in (200, 204), untagged.text
+    await owner.delete(f"{album}/tags/draft-look")
     share = (await owner.call("POST", f"{album}/share", {"allow_download": True}))["share_token"]
     guest = f"/api/share/{share}"
     for photo in photos[:3]:
@@ -189,6 +200,7 @@ async def workflow(running: Running) -> Workflow:
     assert (await http.post(f"{guest}/approve")).status_code == 200
     await owner.call("POST", f"{album}/archive")
     await owner.call("POST", f"{album}/reopen")
+    await owner.delete(f"{album}/share")
     return Workflow(org_id, album_id)
 
 
@@ -198,25 +210,37 @@ def invitation_link(org_id: str, invitation_id: str) -> str:
     )
 
 
+class Published(dict[str, list[Message]]):
+    """Messages per topic; shown by what is still missing, should the wait for them fail."""
+
+    def types(self) -> set[str]:
+        return {str(m.envelope.get("type")) for messages in self.values() for m in messages}
+
+    def __repr__(self) -> str:
+        return f"still missing: {sorted(WORKFLOW_TYPES - self.types())}"
+
+
 async def everything_published(running: Running, workflow: Workflow) -> dict[str, list[Message]]:
-    """Every topic read back, once the album's last step has reached Kafka."""
+    """Every topic read back, once each step of the workflow has reached Kafka."""
     bootstrap = running.world.settings.kafka_bootstrap
 
-    async def album_types() -> set[str]:
-        messages = await read_topic(bootstrap, running.world.topic("photoflow.album"))
-        return {
-            str(m.envelope["type"])
-            for m in messages
+    async def read_all() -> Published:
+        return Published(
+            {
+                topic: await read_topic(bootstrap, running.world.topic(topic))
+                for topic in TOPICS + [dead_letter_topic(t) for t in TOPICS]
+            }
+        )
+
+    def complete(read: Published) -> bool:
+        ours = {
+            str(m.envelope.get("type"))
+            for m in read["photoflow.album"]
             if m.envelope.get("aggregate_id") == workflow.album_id
         }
+        return "AlbumShareRevoked" in ours and read.types() >= WORKFLOW_TYPES
 
-    await eventually(
-        album_types, lambda types: "AlbumReopened" in types, timeout=60, what="album relayed"
-    )
-    return {
-        topic: await read_topic(bootstrap, running.world.topic(topic))
-        for topic in TOPICS + [dead_letter_topic(t) for t in TOPICS]
-    }
+    return await eventually(read_all, complete, timeout=60, what="the workflow relayed")
 
 
 def validator(document: dict[str, Any], pointer: str) -> Draft7Validator:
