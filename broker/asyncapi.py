@@ -114,7 +114,7 @@ def event_messages() -> list[EventMessage]:
     by_name = {m.name: m for m in messages}
     for source, (topic, renamed) in INTEGRATION_EVENTS.items():
         original = by_name.get(source)
-        if original is not None:  # tests/unit/test_asyncapi.py keeps the table up to date
+        if original is not None:  # tests/unit/test_event_contract.py keeps the table up to date
             note = f"The event {source} of {original.topic}, published here under this name."
             messages.append(
                 EventMessage(renamed, topic, original.stream, original.event_class, note)
