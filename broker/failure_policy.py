@@ -133,4 +133,5 @@ class MessagePolicy:
 
 def message_of(record: ConsumerRecord[bytes, bytes]) -> Message:
     """The parts of an aiokafka record that parking keeps."""
-    return Message(record.topic, record.partition, record.offset, record.key, record.value)
+    headers = tuple((k, bytes(v)) for k, v in record.headers)
+    return Message(record.topic, record.partition, record.offset, record.key, record.value, headers)

@@ -159,11 +159,11 @@ class Relay:
             wake.set()
 
         listener = await self._pool.acquire()
-        # One relay per source at a time: a second one (another `make run`, a standby) waits
-        # here until the first one's connection ends, rather than racing it on the position.
-        await listener.execute("SELECT pg_advisory_lock($1)", source.lock_key)
-        await listener.add_listener(source.channel, on_notify)
         try:
+            # One relay per source at a time: a second one (another `make run`, a standby) waits
+            # here until the first one's connection ends, rather than racing it on the position.
+            await listener.execute("SELECT pg_advisory_lock($1)", source.lock_key)
+            await listener.add_listener(source.channel, on_notify)
             position = await self._load_position(source.name)
             self.positions[source.name] = position
             while True:
@@ -172,6 +172,8 @@ class Relay:
                 if reached == position:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), self._idle_poll)
+                    if listener.is_closed():  # killed or restarted: no more wake-ups, no lock
+                        raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
                     continue
                 await self._publish(outgoing)
                 await self._save_position(source.name, reached)

@@ -16,7 +16,8 @@ import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 
 from broker.envelope import Envelope, decode
-from broker.parking import Message, ParkingLot, held_aggregates
+from broker.failure_policy import message_of
+from broker.parking import ParkingLot, held_aggregates
 from projections import positions
 from projections.base import Projection
 
@@ -86,10 +87,7 @@ async def _hold_behind_parked(
     kept = []
     for record, envelope in fresh:
         if envelope.aggregate_id in held:
-            message = Message(
-                record.topic, record.partition, record.offset, record.key, record.value
-            )
-            await parking.park(message, HELD, 0, conn)
+            await parking.park(message_of(record), HELD, 0, conn)
         else:
             kept.append((record, envelope))
     return kept

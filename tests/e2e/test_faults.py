@@ -350,5 +350,6 @@ async def test_workers_whose_connections_are_killed_mid_batch_restart_while_the_
         status, body = answer
         return status == 200 and body["status"] == "ok"
 
-    await eventually(lambda: health(http), recovered, timeout=60, what="recovered")
+    _, body = await eventually(lambda: health(http), recovered, timeout=60, what="recovered")
+    assert workers(body)["relay"]["restarts"] >= 1, "the relay restarted with a new session"
     await readable(world, load.acknowledged())
