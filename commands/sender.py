@@ -271,6 +271,11 @@ class SenderService:
         secrets: tuple[str, ...] = ()
         recipient = str(info["photographer_email"])
         if kind == "album_delivered":
+            if not info.get("share_nonce"):  # revoked (or shared before links had a nonce)
+                log.warning(
+                    "album %s has no share link to send; no delivery mail", envelope.aggregate_id
+                )
+                return None
             token = share_token(
                 self._invitation_key, envelope.aggregate_id, str(info["share_nonce"])
             )
