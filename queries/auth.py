@@ -203,8 +203,30 @@ class Callers:
         else:
             authenticator = request.app.state.authenticator
             principal = await authenticator.authenticate(request, self._history, with_roles=roles)
+        if roles:
+            principal = await self._with_new_studio(request, principal)
         request.state.principal = principal
         return principal
+
+    async def _with_new_studio(self, request: Request, principal: Principal) -> Principal:
+        """Add the path's studio from the write model when ``read.memberships`` lacks it.
+
+        A studio created (or joined) a moment ago is not in the read table yet; asking its
+        Organization aggregate lets a command right after the create succeed without a token.
+        """
+        text = request.path_params.get("org_id")
+        if self._history is None or principal.roles is None or text is None:
+            return principal
+        try:
+            org_id = UUID(str(text))
+        except ValueError:
+            return principal  # the route answers 404 for an id that is not one
+        if org_id in principal.roles:
+            return principal
+        role = await self._history.role_in(org_id, principal.user_id)
+        if role is None:
+            return principal
+        return replace(principal, roles={**principal.roles, org_id: role})
 
     async def studio_resource(
         self,
