@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     database_timeout_seconds: float = Field(
         default=4.0, gt=0, description="Connect timeout and command deadline: 503 in time."
     )
+    stream_token_seconds: int = Field(
+        default=60, ge=5, description="How long a stream token may open a live stream (once)."
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="A keep-alive comment on an idle live stream this often."
+    )
+    stream_max_seconds: float = Field(
+        default=900.0, gt=0, description="A live stream ends after this; the client reopens it."
+    )
+    stream_queue_size: int = Field(
+        default=1000, ge=1, description="Messages a slow stream may lag before it catches up."
+    )
 
     def local_root_paths(self) -> list[Path]:
         return [Path(p).expanduser().resolve() for p in self.local_roots.split(":") if p.strip()]
@@ -114,3 +126,12 @@ class Settings(BaseSettings):
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
         }
+
+    # Renditions and serving (issue 10) ---------------------------------------------------------
+    renditions_dir: str = Field(
+        default="var/renditions",
+        description="The rendition store: thumbnails and previews, keyed by checksum.",
+    )
+    render_parallel: int = Field(
+        default=2, ge=1, description="Photos rendered at once by one render worker (threads)."
+    )
