@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "rotate-keys":
         newest = keys.rotate(Path(Settings().keys_dir))
         print(
-            f"new signing key {newest.kid}; restart the API processes to sign with it "
+            f"new signing key {newest.kid}: running API processes sign with it within a second "
             "(tokens signed with older keys stay valid)"
         )
         return 0

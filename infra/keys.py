@@ -94,7 +94,10 @@ def key_ring(folder: Path) -> list[SigningKey]:
 def _read_ring(folder: Path) -> list[SigningKey]:
     if not folder.exists():
         return []
-    files = sorted(folder.glob("jwt-*.pem"), reverse=True)
+    # Newest first by the time the file was written: two keys made within one second (their
+    # kids share the timestamp) must still be told apart.
+    files = sorted(folder.glob("jwt-*.pem"), key=lambda f: (f.stat().st_mtime_ns, f.name))
+    files.reverse()
     return [_signing_key(f.stem.removeprefix("jwt-"), f.read_bytes()) for f in files]
 
 

@@ -62,3 +62,17 @@ def test_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(tmp_path: Pa
     fresh = after.issue(uuid4(), uuid4(), "a@example.com")
     assert jwt.get_unverified_header(fresh)["kid"] == newest.kid
     assert {k["kid"] for k in after.jwks()["keys"]} == {newest.kid, before.jwks()["keys"][0]["kid"]}
+
+
+def test_a_rotation_reaches_every_process_reading_the_same_folder(tmp_path: Path) -> None:
+    """Two API processes share the keys folder; one rotates, neither is restarted."""
+    first = AccessTokens.from_folder(tmp_path, "photoflow", "photoflow-api", 900)
+    second = AccessTokens.from_folder(tmp_path, "photoflow", "photoflow-api", 900)
+    before = first.issue(uuid4(), uuid4(), "a@example.com")
+    newest = rotate(tmp_path)
+    time.sleep(1.1)  # each process looks at the folder at most once a second
+    after = second.issue(uuid4(), uuid4(), "b@example.com")
+    assert jwt.get_unverified_header(after)["kid"] == newest.kid
+    assert first.check(after) is not None, "a token from the rotated process verifies here"
+    assert second.check(before) is not None, "older keys keep verifying"
+    assert newest.kid in {k["kid"] for k in first.jwks()["keys"]}
