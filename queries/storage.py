@@ -61,6 +61,12 @@ class SyncView(BaseModel):
     error: str | None
 
 
+class RenditionCount(BaseModel):
+    ready: int = Field(description="Files whose thumbnail and preview are ready")
+    total: int = Field(description="Files of the folder")
+    failed: int = Field(description="Files that could not be rendered (not images we read)")
+
+
 class FolderView(BaseModel):
     folder_id: UUID
     org_id: UUID
@@ -69,6 +75,9 @@ class FolderView(BaseModel):
     name: str
     file_count: int
     sync: SyncView | None
+    renditions: RenditionCount | None = Field(
+        default=None, description="On a single folder's answer: how many renditions are ready"
+    )
 
 
 class PhotoView(BaseModel):
@@ -100,6 +109,13 @@ PHOTO_COLUMNS = (
     "file_id, name, path, mime_type, size, width, height, taken_at, checksum, modified_at"
 )
 
+
+RENDITION_COUNTS = (
+    "SELECT count(*) FILTER (WHERE r.state = 'ready') AS ready, count(*) AS total, "
+    "count(*) FILTER (WHERE r.state = 'failed') AS failed "
+    "FROM read.files f LEFT JOIN read.renditions r ON r.checksum = f.checksum "
+    "WHERE f.folder_id = $1"
+)
 
 FOLDERS_IN_ORDER = SortKey(("created_at", "folder_id"), (datetime, UUID))
 BY_PATH = SortKey(("path", "name", "file_id"), (str, str, str))
@@ -192,7 +208,9 @@ def storage_endpoints(
 
     async def get_folder(request: Request) -> Response:
         _, row = await folder_row(request, Action.VIEW)
-        return json(folder_view(row))
+        async with pool.acquire() as conn:
+            counts = await conn.fetchrow(RENDITION_COUNTS, row["folder_id"])
+        return json(folder_view(row) | {"renditions": dict(counts)})
 
     async def sync(request: Request) -> Response:
         principal, row = await folder_row(request, Action.MANAGE_STORAGE)
