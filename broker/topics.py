@@ -15,9 +15,11 @@ from eventsourcing.domain import Aggregate, AggregateCreated, AggregateEvent
 
 from domains.album import Album
 from domains.delivery import Delivery
+from domains.download import Download
 from domains.folder import Folder
 from domains.organization import Organization
 from domains.provider import ProviderSettings
+from domains.rendition import Renditions
 from domains.user import User
 
 OrgIdOf = Callable[[AggregateEvent], UUID | None]
@@ -171,3 +173,25 @@ def event_classes(aggregate: type[Aggregate]) -> list[type[AggregateEvent]]:
         if not any(other is not cls and issubclass(other, cls) for other in found)
         and (created is None or not issubclass(cls, AggregateCreated) or cls in created)
     ]
+
+
+# Streams added with renditions and downloads (issue 10), registered like the ones above.
+RENDITIONS = EventStream(
+    name="renditions",
+    topic="storage.rendition",
+    aggregate=Renditions,
+    org_id_of=_org_field,
+    description="Render progress: each batch of a folder's files whose thumbnail and preview "
+    "became ready (keyed by checksum), or could not be rendered, with the reason.",
+)
+DOWNLOADS = EventStream(
+    name="downloads",
+    topic="photoflow.download",
+    aggregate=Download,
+    org_id_of=_org_field,
+    description="A share link's client downloaded originals: one photo, or a ZIP of the "
+    "selection or the whole album.",
+)
+for _added in (RENDITIONS, DOWNLOADS):
+    STREAMS[_added.name] = _added
+    _BY_AGGREGATE[_added.aggregate.__qualname__] = _added

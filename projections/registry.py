@@ -10,6 +10,7 @@ from projections.folders import FoldersProjection
 from projections.memberships import MembershipsProjection
 from projections.orgs import OrgsProjection
 from projections.providers import ProvidersProjection
+from projections.renditions import RenditionsProjection
 from projections.storage_audit import StorageAuditProjection
 from projections.users import UsersProjection
 
@@ -27,6 +28,7 @@ def all_projections() -> dict[str, Projection]:
             StorageAuditProjection(),
             AlbumsProjection(),
             AlbumActivityProjection(),
+            RenditionsProjection(),
         )
     }
 
