@@ -6,6 +6,7 @@ relay                the relay alone (event store -> Kafka)
 sender               the Sender: invitation and album mail
 sync                 the storage sync worker
 album-sync           the process manager that updates albums when their folder synced
+render               the render worker: thumbnails and previews of synced photos
 projector NAME       one projection worker; start several to share its partitions
 rebuild NAME         drop a projection's tables and replay it, with a progress bar
 rotate-keys          add a JWT signing key (the older ones keep verifying)
@@ -39,6 +40,7 @@ from infra.bootstrap import (
     run_everything,
     run_projector,
     run_relay,
+    run_render_worker,
     run_sender,
     run_sync_worker,
     serve_api,
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "sender",
         "sync",
         "album-sync",
+        "render",
         "projector",
         "rebuild",
         "rotate-keys",
@@ -130,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "sender": run_sender,
         "sync": run_sync_worker,
         "album-sync": run_album_sync_manager,
+        "render": run_render_worker,
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
         "parked": lambda p: _parked(p, args.name, args.ids),

@@ -30,20 +30,34 @@ from broker.album_sync_consumer import AlbumSyncTrigger
 from broker.asyncapi import asyncapi_document
 from broker.failure_policy import Backoff, MessagePolicy
 from broker.relay import Relay, RelaySource, make_producer
+from broker.render_consumer import RenderWorker
 from broker.sender_consumer import SenderConsumer
 from broker.sync_consumer import SyncWorker
-from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS, USERS, all_topics
+from broker.topics import (
+    ALBUMS,
+    DELIVERIES,
+    DOWNLOADS,
+    FOLDERS,
+    ORGS,
+    PROVIDERS,
+    RENDITIONS,
+    USERS,
+    all_topics,
+)
 from commands.album_sync import AlbumSyncManager
 from commands.albums import AlbumCommands, AlbumsApplication
 from commands.digest import digest_forever
+from commands.downloads import DownloadCommands
 from commands.folder_sync import FolderSync
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
 from commands.identity import IdentityApplication, IdentityCommands
 from commands.organizations import OrganizationApplication, OrganizationCommands
-from commands.providers import ProviderApplication, ProviderCommands
+from commands.providers import ProviderApplication, ProviderCommands, provider_credentials
+from commands.rendering import RenderService
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
+from domains.folder import Folder
 from infra import keys
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, open_application
@@ -51,9 +65,17 @@ from infra.folder_owners import StorageFolderOwners
 from infra.google import google_verifier
 from infra.heartbeats import beat_forever, instance_name
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
+from infra.originals import FolderPlace, Originals
+from infra.rendition_store import RenditionStore
 from infra.revocations import Revocations
 from infra.settings import Settings
-from infra.storage_wiring import Locations, Sources, outbound_policy, provider_config
+from infra.storage_wiring import (
+    Locations,
+    Sources,
+    allowance,
+    outbound_policy,
+    provider_config,
+)
 from infra.studio_roles import OrganizationStudioRoles
 from infra.supervisor import Watchdog, WorkerState, supervise
 from infra.tokens import AccessTokens
@@ -64,6 +86,7 @@ from queries.app import ApiParts, build_app
 from queries.auth import BearerAuthenticator
 from queries.docs import API_VERSION
 from queries.gate import RedisRateLimit
+from queries.images import ImageParts
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +201,8 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             DELIVERIES.name: sender,
             FOLDERS.name: storage,
             ALBUMS.name: albums,
+            RENDITIONS.name: storage,
+            DOWNLOADS.name: storage,
         }
         platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
@@ -209,6 +234,7 @@ def required_workers() -> list[tuple[str, str]]:
         ("sender", "sender"),
         ("sync", "sync"),
         ("album-sync", "album-sync"),
+        ("render", "render"),
         *(("projector", name) for name in all_projections()),
     ]
 
@@ -281,6 +307,7 @@ async def serve_api(platform: Platform) -> None:
                 max_body_bytes=settings.max_body_bytes,
                 login_failures_per_account=settings.login_failures_per_account,
                 consistency_wait_seconds=settings.consistency_wait_seconds,
+                images=image_parts(platform, folders),
             )
         )
         trusted = settings.trusted_proxy_list()
@@ -491,6 +518,69 @@ async def run_album_sync_manager(platform: Platform) -> None:
     await _supervised(platform, ("album-sync", "album-sync"), status, trigger.run)
 
 
+def originals(platform: Platform) -> Originals:
+    """Reads original files where their folders live, with the studio's credentials."""
+    settings = platform.settings
+    providers = platform.apps[PROVIDERS.name]
+
+    async def credentials(org_id: UUID, kind: str) -> dict[str, str] | None:
+        return await asyncio.to_thread(provider_credentials, providers, org_id, kind)
+
+    return Originals(settings.local_root_paths(), credentials, allowance(settings))
+
+
+def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
+    """The image and download routes' parts; downloads are recorded in Storage's store."""
+    downloads = DownloadCommands(storage)
+    return ImageParts(
+        RenditionStore(Path(platform.settings.renditions_dir)),
+        originals(platform),
+        downloads.record,
+    )
+
+
+async def run_render_worker(platform: Platform) -> None:
+    """Thumbnails and previews of every file a sync records (see ``commands.rendering``)."""
+    settings = platform.settings
+    storage = platform.apps[FOLDERS.name]
+    places: dict[UUID, FolderPlace] = {}
+
+    async def place(folder_id: UUID) -> FolderPlace:
+        if folder_id not in places:  # a folder's provider and location never change
+            folder: Folder = await asyncio.to_thread(storage.repository.get, folder_id)
+            places[folder_id] = FolderPlace(folder.provider, folder.location, folder.org_id)
+        return places[folder_id]
+
+    service = RenderService(
+        RenditionStore(Path(settings.renditions_dir)),
+        originals(platform),
+        place,
+        await platform.committer(FOLDERS.name),
+        settings.render_parallel,
+    )
+    worker = RenderWorker(
+        service.render_files,
+        settings.kafka_bootstrap,
+        await platform.message_policy("render"),
+        namespace=settings.namespace,
+        topic_prefix=settings.topic_prefix,
+    )
+
+    async def status() -> dict[str, Any]:
+        return {
+            "lag": worker.lag(),
+            "rendered": service.rendered,
+            "reused": service.reused,
+            "failed": service.failed,
+            "failure": worker.failure,
+        }
+
+    try:
+        await _supervised(platform, ("render", "render"), status, worker.run, worker.stalled)
+    finally:
+        service.close()
+
+
 Status = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -552,6 +642,7 @@ async def run_everything(platform: Platform) -> None:
         asyncio.create_task(run_sender(platform), name="sender"),
         asyncio.create_task(run_sync_worker(platform), name="sync"),
         asyncio.create_task(run_album_sync_manager(platform), name="album-sync"),
+        asyncio.create_task(run_render_worker(platform), name="render"),
         *(
             asyncio.create_task(run_projector(platform, n), name=f"projector:{n}")
             for n in all_projections()

@@ -21,9 +21,11 @@ from queries.albums import album_endpoints
 from queries.audit import audit_endpoints
 from queries.auth import BearerAuthenticator
 from queries.docs import doc_endpoints
+from queries.downloads import picture_endpoints
 from queries.gate import RedisRateLimit, with_gate
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
+from queries.images import ImageParts
 from queries.login_throttle import FailedLogins
 from queries.orgs import org_endpoints
 from queries.outages import is_outage, unavailable
@@ -69,6 +71,8 @@ class ApiParts:
     max_body_bytes: int
     consistency_wait_seconds: float
     login_failures_per_account: int = 10
+    images: ImageParts | None = None
+    """Thumbnails, previews, originals and ZIPs; None serves no image routes."""
 
 
 def build_app(parts: ApiParts) -> ASGIApp:
@@ -95,6 +99,11 @@ def build_app(parts: ApiParts) -> ASGIApp:
         ),
         *album_endpoints(parts.albums, parts.pool, parts.max_body_bytes, parts.history),
         *audit_endpoints(parts.history),
+        *(
+            picture_endpoints(parts.images, parts.pool, parts.albums, parts.history)
+            if parts.images
+            else []
+        ),
     ]
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
     app = Starlette(
