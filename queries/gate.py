@@ -74,9 +74,12 @@ class Gate:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                own = message.get("headers", [])
+                # a route that chose its caching (images: ETag, immutable) keeps its choice
+                cached = any(name.lower() == b"cache-control" for name, _ in own)
                 message["headers"] = [
-                    *message.get("headers", []),
-                    *SECURITY_HEADERS,
+                    *own,
+                    *(h for h in SECURITY_HEADERS if not (cached and h[0] == b"cache-control")),
                     (b"x-request-id", request_id.encode()),
                 ]
             await send(message)
