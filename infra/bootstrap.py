@@ -29,6 +29,7 @@ from broker.admin import ensure_topics
 from broker.album_sync_consumer import AlbumSyncTrigger
 from broker.asyncapi import asyncapi_document
 from broker.failure_policy import Backoff, MessagePolicy
+from broker.live_feed import LiveFeed
 from broker.relay import Relay, RelaySource, make_producer
 from broker.render_consumer import RenderWorker
 from broker.sender_consumer import SenderConsumer
@@ -87,6 +88,8 @@ from queries.auth import BearerAuthenticator
 from queries.docs import API_VERSION
 from queries.gate import RedisRateLimit
 from queries.images import ImageParts
+from queries.stream_tokens import StreamTokens
+from queries.streams import LiveParts
 
 log = logging.getLogger(__name__)
 
@@ -243,14 +246,16 @@ async def serve_api(platform: Platform) -> None:
     settings = platform.settings
     kafka_admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await kafka_admin.start()
-    tokens = AccessTokens(
-        keys.key_ring(platform.keys_dir),
+    tokens = AccessTokens.from_folder(
+        platform.keys_dir,
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.access_token_seconds,
     )
     revocations = Revocations(platform.redis, settings.namespace, settings.access_token_seconds)
     per_minute = 60
+    feed = live_feed(settings)
+    feeding = asyncio.create_task(feed.run(), name="live-feed")
     try:
         orgs = await platform.committer(ORGS.name)
         users = await platform.committer(USERS.name)
@@ -308,6 +313,13 @@ async def serve_api(platform: Platform) -> None:
                 login_failures_per_account=settings.login_failures_per_account,
                 consistency_wait_seconds=settings.consistency_wait_seconds,
                 images=image_parts(platform, folders),
+                live=LiveParts(
+                    feed,
+                    StreamTokens(platform.redis, settings.namespace, settings.stream_token_seconds),
+                    revocations,
+                    settings.stream_heartbeat_seconds,
+                    settings.stream_max_seconds,
+                ),
             )
         )
         trusted = settings.trusted_proxy_list()
@@ -335,7 +347,20 @@ async def serve_api(platform: Platform) -> None:
             await asyncio.wait_for(serving, timeout=10)
             raise
     finally:
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
         await kafka_admin.close()
+
+
+def live_feed(settings: Settings) -> LiveFeed:
+    """The process's one Kafka reader for live streams: the studios' own event topics."""
+    prefix = settings.topic_prefix
+    return LiveFeed(
+        settings.kafka_bootstrap,
+        [prefix + stream.topic for stream in (ORGS, FOLDERS, ALBUMS)],
+        prefix + ALBUMS.topic,
+        settings.stream_queue_size,
+    )
 
 
 class _ApiServer(uvicorn.Server):

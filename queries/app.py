@@ -27,6 +27,7 @@ from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.images import ImageParts
 from queries.login_throttle import FailedLogins
+from queries.metrics import Measure, Metrics, metrics_endpoints
 from queries.orgs import org_endpoints
 from queries.outages import is_outage, unavailable
 from queries.ports import (
@@ -43,6 +44,7 @@ from queries.providers import provider_endpoints
 from queries.routing import Endpoint, routes
 from queries.staleness import MarkStale, StaleAggregates
 from queries.storage import LocationCheck, storage_endpoints
+from queries.streams import LiveParts, stream_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class ApiParts:
     login_failures_per_account: int = 10
     images: ImageParts | None = None
     """Thumbnails, previews, originals and ZIPs; None serves no image routes."""
+    live: LiveParts | None = None
+    """The live event streams (Server-Sent Events); None serves no stream routes."""
 
 
 def build_app(parts: ApiParts) -> ASGIApp:
@@ -104,7 +108,12 @@ def build_app(parts: ApiParts) -> ASGIApp:
             if parts.images
             else []
         ),
+        *(stream_endpoints(parts.live, parts.albums, parts.history) if parts.live else []),
     ]
+    metrics = Metrics()
+    endpoints += metrics_endpoints(
+        metrics, parts.pool, parts.redis, parts.required_workers, parts.namespace
+    )
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
     app = Starlette(
         routes=routes(endpoints),
@@ -117,7 +126,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
     )
     app.state.authenticator = parts.authenticator
     marked = MarkStale(app, StaleAggregates(parts.pool))
-    return with_gate(marked, parts.auth_rate_limit, parts.cors_origins)
+    return Measure(with_gate(marked, parts.auth_rate_limit, parts.cors_origins), metrics)
 
 
 def _health_answers_its_report(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
