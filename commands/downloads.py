@@ -21,6 +21,10 @@ class DownloadCommands:
         photo_ids: list[UUID],
         guest: str | None,
     ) -> Written:
+        # ids read from PostgreSQL are asyncpg's own UUID type, which the event store's
+        # transcoder does not know: record plain ones
+        org, album = UUID(str(org_id)), UUID(str(album_id))
+        photos = [UUID(str(p)) for p in photo_ids]
         return await self._committer.execute(
-            lambda batch: batch.add(Download.serve(org_id, album_id, kind, scope, photo_ids, guest))
+            lambda batch: batch.add(Download.serve(org, album, kind, scope, photos, guest))
         )
