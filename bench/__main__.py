@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import uvloop
 
-from bench import albums, commands, freshness, rebuild, relay, signin, storage
+from bench import albums, commands, freshness, rebuild, relay, renditions, serving, signin, storage
 from bench.cpu import OTHER_WARNING, take_worst_other
 from bench.report import Figure, machine, print_figure, revision, say, summary_table
 from infra.gc_tuning import tune_gc
@@ -27,6 +27,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     storage.NAME: storage.run,
     signin.NAME: signin.run,
     albums.NAME: albums.run,
+    renditions.NAME: renditions.run,
+    serving.NAME: serving.run,
 }
 
 
