@@ -1,0 +1,140 @@
+"""``GET /metrics`` in the Prometheus text format: what this API process and every worker do.
+
+Request latency is measured here, per route (ids folded into ``{id}`` so the label set stays
+small) and method; workers report through their heartbeats in Redis (lag, restarts, whether
+they run), so one scrape of any API process sees every process; parked messages are counted in
+``ops.parked``. Everything a scrape needs is read at scrape time: no background task.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import asyncpg
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from broker import parking
+from infra.heartbeats import running_workers
+from queries.routing import Endpoint
+
+_ID = re.compile(
+    r"[^/]*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[^/]*"
+)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def route_label(path: str) -> str:
+    """``/api/albums/<uuid>/photos`` -> ``/api/albums/{id}/photos`` (share tokens too)."""
+    return _ID.sub("{id}", path)
+
+
+class Metrics:
+    """This process's registry: request figures, and worker gauges filled at scrape time."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "photoflow_http_request_seconds",
+            "Time to answer an HTTP request, by route and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "photoflow_http_responses",
+            "HTTP answers by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "photoflow_worker_lag_messages",
+            "Messages a worker has not consumed yet (summed over its instances).",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.instances = Gauge(
+            "photoflow_worker_instances",
+            "Instances of a worker whose heartbeat is current.",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.restarts = Gauge(
+            "photoflow_worker_restarts",
+            "Restarts of a worker after failures, since its processes started.",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.parked = Gauge(
+            "photoflow_parked_messages",
+            "Messages a worker parked (ops.parked): they need a look.",
+            ["worker"],
+            registry=self.registry,
+        )
+
+
+class Measure:
+    """ASGI middleware timing every HTTP request into ``Metrics``."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def keep_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, keep_status)
+        finally:
+            route, method = route_label(scope["path"]), scope["method"]
+            self._metrics.latency.labels(route, method).observe(time.perf_counter() - started)
+            self._metrics.answers.labels(route, method, str(status[0])).inc()
+
+
+def metrics_endpoints(
+    metrics: Metrics,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    required_workers: Sequence[tuple[str, str]],
+    namespace: str,
+) -> list[Endpoint]:
+    async def scrape(request: Request) -> Response:
+        beats = await running_workers(redis, namespace)
+        async with pool.acquire() as conn:
+            parked = await parking.counts(conn)
+        for kind, name in required_workers:
+            worker = name if kind == name else f"{kind}:{name}"
+            mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
+            metrics.instances.labels(worker).set(len(mine))
+            metrics.lag.labels(worker).set(sum(int(b.get("lag") or 0) for b in mine))
+            metrics.restarts.labels(worker).set(sum(int(b.get("restarts") or 0) for b in mine))
+            metrics.parked.labels(worker).set(parked.get(worker, 0))
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Endpoint(
+            "GET",
+            "/metrics",
+            scrape,
+            "Prometheus metrics: request latency per route, worker lag, restarts, parked",
+            "platform",
+            authenticated=False,
+            errors=(503,),
+            content={"text/plain": {"type": "string", "description": "Prometheus text format"}},
+        )
+    ]
