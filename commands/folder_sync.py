@@ -5,9 +5,17 @@ Folder aggregate in memory for the whole sync instead of reloading it per batch.
 the sync marked running; the next runner lists again from the start, and because the aggregate
 compares fingerprints, files recorded before the crash are neither recorded twice nor lost.
 
-Progress is recorded every ``progress_files`` files or ``progress_seconds`` seconds, and the
-relay publishes it as StorageFolderSyncProgress; the completion is recorded after the last
-batch of files, so it can never overtake them.
+Progress is what a progress bar needs: ``processed`` counts the files listed so far and
+``total`` is known as soon as the provider can tell (a local folder counts its names first, in
+parallel with the listing; Drive and S3 pages only give running counts, so their total comes at
+the end). It is recorded at the first page, after every batch (``progress_files``), and at least
+every ``progress_seconds`` while files keep coming, but never more often than every
+``progress_min_seconds``; the relay publishes it as StorageFolderSyncProgress. The completion
+is recorded after the last batch of files, so it can never overtake them.
+
+An incremental sync continues a change feed's cursor (Drive); for a provider without one
+(local, S3) it compares the listing with the catalogue, and the local provider skips reading
+the header of every file whose path, size and modification time are unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -40,6 +48,25 @@ class FileSource(Protocol):
     def changes(self, location: str, cursor: str) -> AsyncIterator[Changes]: ...
 
 
+@runtime_checkable
+class CountingSource(Protocol):
+    """A provider that can tell how many files its listing will give, cheaply, up front."""
+
+    async def count(self, location: str) -> int: ...
+
+
+Unchanged = Callable[[str, str, str, str], bool]
+
+
+@runtime_checkable
+class ComparingSource(Protocol):
+    """A provider that lists unchanged files without reading them again."""
+
+    def changed_pages(
+        self, location: str, unchanged: Unchanged | None
+    ) -> AsyncIterator[list[FileInfo]]: ...
+
+
 SourceFor = Callable[[Folder], Awaitable[FileSource]]
 
 
@@ -49,14 +76,19 @@ class FolderSync:
         app: Application[UUID],
         source_for: SourceFor,
         batch_size: int = 1000,
-        progress_files: int = 5000,
-        progress_seconds: float = 1.0,
+        progress_files: int | None = None,
+        progress_seconds: float = 0.5,
+        progress_min_seconds: float = 0.2,
     ) -> None:
         self._app = app
         self._source_for = source_for
         self._batch_size = batch_size
-        self._progress_files = progress_files
+        self._progress_files = progress_files or batch_size
         self._progress_seconds = progress_seconds
+        self._progress_min_seconds = progress_min_seconds
+
+    def _progress(self) -> _Progress:
+        return _Progress(self._progress_files, self._progress_seconds, self._progress_min_seconds)
 
     async def run(self, folder_id: UUID) -> bool:
         """Carry the folder's running sync to its end; False if none was running."""
@@ -92,16 +124,16 @@ class FolderSync:
     async def _full(self, folder: Folder, source: FileSource) -> str | None:
         # Take the change cursor first, so changes made during the listing are not missed.
         cursor = await source.start_cursor(folder.location)
-        seen: set[str] = set()
-        progress = _Progress(self._progress_files, self._progress_seconds)
-        async for page in source.pages(folder.location):
-            for start in range(0, len(page), self._batch_size):
-                batch = page[start : start + self._batch_size]
-                seen.update(f.file_id for f in batch)
-                folder.record_files(batch)
-                if progress.due(len(seen)):
-                    folder.record_progress(len(seen), None)
-                await self._save(folder)
+        counting = (
+            asyncio.create_task(source.count(folder.location))
+            if isinstance(source, CountingSource)
+            else None
+        )
+        try:
+            seen = await self._list(folder, source, counting)
+        finally:
+            if counting is not None and not counting.done():
+                counting.cancel()
         gone = [file_id for file_id in folder.catalogue if file_id not in seen]
         for start in range(0, len(gone), self._batch_size):
             folder.record_removed(gone[start : start + self._batch_size])
@@ -109,9 +141,37 @@ class FolderSync:
         folder.record_progress(len(seen), len(seen))
         return cursor
 
+    async def _list(
+        self, folder: Folder, source: FileSource, counting: asyncio.Task[int] | None
+    ) -> set[str]:
+        """Record every listed file in batches, with progress; the ids seen."""
+        if folder.sync_mode == "incremental" and isinstance(source, ComparingSource):
+            pages = source.changed_pages(folder.location, folder.unchanged)
+        else:
+            pages = source.pages(folder.location)
+        seen: set[str] = set()
+        pending: list[FileInfo] = []
+        progress = self._progress()
+        async for page in pages:
+            seen.update(f.file_id for f in page)
+            pending += page
+            recorded = False
+            while len(pending) >= self._batch_size:
+                recorded = bool(folder.record_files(pending[: self._batch_size])) or recorded
+                pending = pending[self._batch_size :]
+            if progress.due(len(seen)):
+                folder.record_progress(len(seen), _total(counting, len(seen)))
+                recorded = True
+            if recorded:
+                await self._save(folder)
+        if pending:
+            folder.record_files(pending)
+            await self._save(folder)
+        return seen
+
     async def _incremental(self, folder: Folder, source: FileSource, cursor: str) -> str | None:
         processed = 0
-        progress = _Progress(self._progress_files, self._progress_seconds)
+        progress = self._progress()
         next_cursor: str | None = cursor
         async for page in source.changes(folder.location, cursor):
             folder.record_files(list(page.changed))
@@ -129,19 +189,32 @@ class FolderSync:
         await asyncio.to_thread(self._app.save, folder)
 
 
-class _Progress:
-    """Due every so many files or seconds, whichever comes first."""
+def _total(counting: asyncio.Task[int] | None, seen: int) -> int | None:
+    """The count, once known (never below what was already seen: files may appear)."""
+    if counting is None or not counting.done() or counting.cancelled():
+        return None
+    if counting.exception() is not None:
+        return None  # the listing itself reports what it cannot read
+    return max(counting.result(), seen)
 
-    def __init__(self, every_files: int, every_seconds: float) -> None:
+
+class _Progress:
+    """Due at the first files, then every so many files or seconds, whichever comes first,
+    but never twice within ``min_seconds``: a fast sync shows movement without flooding."""
+
+    def __init__(self, every_files: int, every_seconds: float, min_seconds: float) -> None:
         self._every_files = every_files
         self._every_seconds = every_seconds
+        self._min_seconds = min_seconds
         self._last_count = 0
-        self._last_time = time.monotonic()
+        self._last_time: float | None = None
 
     def due(self, count: int) -> bool:
         now = time.monotonic()
-        if count - self._last_count >= self._every_files or now - self._last_time >= (
-            self._every_seconds
+        last = self._last_time
+        if last is None or (
+            now - last >= self._min_seconds
+            and (count - self._last_count >= self._every_files or now - last >= self._every_seconds)
         ):
             self._last_count, self._last_time = count, now
             return True

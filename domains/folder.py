@@ -20,6 +20,9 @@ from domains.text import check_text, scrubbed
 
 PROVIDERS = ("local", "google_drive", "s3")
 MODES = ("full", "incremental")
+LISTED_INCREMENTALLY = ("local", "s3")
+"""Providers without a change feed whose incremental sync compares a listing to the catalogue
+(by modification time and checksum), so only what changed is read and recorded."""
 
 
 def fingerprint(checksum: str, path: str, name: str) -> str:
@@ -50,10 +53,21 @@ class Folder(Aggregate):
         actor: str
 
     class SyncStarted(Aggregate.Event):
+        """``mode`` is what runs; ``requested_mode`` what was asked for (an incremental sync
+        with nothing to compare against yet runs as full, and says so)."""
+
         org_id: UUID
         sync_id: UUID
         mode: str
         actor: str
+        requested_mode: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 did not say what was asked for: what ran is the best answer."""
+            state["requested_mode"] = state["mode"]
 
     class FilesDiscovered(Aggregate.Event):
         """New or changed files, up to a batch's worth."""
@@ -133,9 +147,23 @@ class Folder(Aggregate):
             raise InvalidValue("mode", f"must be one of {', '.join(MODES)}")
         if self.sync_id is not None:
             raise SyncRunning(self.sync_id)
-        if mode == "incremental" and self.cursor is None:
+        requested = mode
+        if mode == "incremental" and not self.incremental_possible:
             mode = "full"  # nothing to continue from yet
-        self._sync_started(org_id=self.org_id, sync_id=sync_id, mode=mode, actor=actor)
+        self._sync_started(
+            org_id=self.org_id, sync_id=sync_id, mode=mode, actor=actor, requested_mode=requested
+        )
+
+    @property
+    def incremental_possible(self) -> bool:
+        """A change feed's cursor to continue from, or a catalogue to compare a listing with."""
+        if self.cursor is not None:
+            return True
+        return self.provider in LISTED_INCREMENTALLY and bool(self.catalogue)
+
+    def unchanged(self, file_id: str, checksum: str, path: str, name: str) -> bool:
+        """Whether the catalogue already has this file as it is (nothing to read again)."""
+        return self.catalogue.get(file_id) == fingerprint(checksum, path, name)
 
     def classify(self, files: list[FileInfo]) -> tuple[list[FileInfo], int, int]:
         """The files that are new or changed, and how many of each (nothing is recorded)."""
@@ -203,7 +231,9 @@ class Folder(Aggregate):
     # Events: they only set state -----------------------------------------------------------
 
     @event(SyncStarted)
-    def _sync_started(self, org_id: UUID, sync_id: UUID, mode: str, actor: str) -> None:
+    def _sync_started(
+        self, org_id: UUID, sync_id: UUID, mode: str, actor: str, requested_mode: str
+    ) -> None:
         self.sync_id = sync_id
         self.sync_mode = mode
         self.sync_counts = {"added": 0, "changed": 0, "removed": 0}

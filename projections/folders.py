@@ -24,9 +24,15 @@ FOLDER_STATEMENTS: dict[str, Statement] = {
     ),
     "FolderSyncStarted": (
         "UPDATE read.folders SET sync_id = $2, sync_mode = $3, sync_state = 'running',"
-        " processed = 0, total = NULL, started_at = $4, finished_at = NULL, error = NULL"
-        " WHERE folder_id = $1",
-        lambda e: (e.aggregate_id, e.data["sync_id"], e.data["mode"], e.occurred_at),
+        " processed = 0, total = NULL, started_at = $4, finished_at = NULL, error = NULL,"
+        " requested_mode = $5 WHERE folder_id = $1",
+        lambda e: (
+            e.aggregate_id,
+            e.data["sync_id"],
+            e.data["mode"],
+            e.occurred_at,
+            e.data.get("requested_mode", e.data["mode"]),
+        ),
     ),
     "FolderFilesDiscovered": (
         "UPDATE read.folders SET file_count = file_count + $2 WHERE folder_id = $1",
@@ -57,6 +63,7 @@ class FoldersProjection(StatementProjection):
     name: ClassVar[str] = "folders"
     topics: ClassVar[tuple[str, ...]] = (FOLDERS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.folders",)
+    schema_version: ClassVar[int] = 2  # 2: requested_mode
     statements: ClassVar[dict[str, Statement]] = FOLDER_STATEMENTS
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:
@@ -73,6 +80,7 @@ class FoldersProjection(StatementProjection):
                 created_at timestamptz NOT NULL,
                 sync_id uuid,
                 sync_mode text,
+                requested_mode text,
                 sync_state text,
                 processed bigint,
                 total bigint,

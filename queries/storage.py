@@ -59,6 +59,11 @@ class SyncView(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     error: str | None
+    requested_mode: str | None = Field(
+        default=None,
+        description="The mode asked for; an incremental sync with nothing to compare against "
+        "yet runs as full (mode) and says so here.",
+    )
 
 
 class RenditionCount(BaseModel):
@@ -103,7 +108,7 @@ class AuditEntry(BaseModel):
 
 FOLDER_COLUMNS = (
     "folder_id, org_id, provider, location, name, file_count, sync_id, sync_mode, sync_state,"
-    " processed, total, started_at, finished_at, error"
+    " processed, total, started_at, finished_at, error, requested_mode"
 )
 PHOTO_COLUMNS = (
     "file_id, name, path, mime_type, size, width, height, taken_at, checksum, modified_at"
@@ -145,6 +150,7 @@ def folder_view(row: asyncpg.Record) -> dict[str, Any]:
             "started_at": row["started_at"],
             "finished_at": row["finished_at"],
             "error": row["error"],
+            "requested_mode": row["requested_mode"] or row["sync_mode"],
         }
     return {
         k: row[k] for k in ("folder_id", "org_id", "provider", "location", "name", "file_count")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +28,11 @@ from infra.cloud.base import (
 )
 
 KIND = "local"
+STEP = 200
+"""Files per page at most: one page is one step of the worker thread (reading 200 headers takes
+a few tens of milliseconds), so a sync can report progress several times a second."""
+Unchanged = Callable[[str, str, str, str], bool]
+"""(file id, checksum, path, name) -> whether the catalogue already has the file as it is."""
 ROTATED = frozenset({5, 6, 7, 8})
 """EXIF orientations that turn the picture a quarter: width and height swap on screen."""
 
@@ -37,7 +42,7 @@ class LocalProvider:
 
     def __init__(self, roots: Sequence[Path], page_size: int = PAGE_SIZE) -> None:
         self.roots = tuple(Path(root).expanduser().resolve() for root in roots)
-        self.page_size = page_size
+        self.page_size = min(page_size, STEP)
 
     def check_location(self, location: str) -> str:
         if not location.strip():
@@ -53,10 +58,41 @@ class LocalProvider:
         return str(resolved)
 
     async def pages(self, location: str) -> AsyncIterator[list[FileInfo]]:
+        async for page in self.changed_pages(location, None):
+            yield page
+
+    async def changed_pages(
+        self, location: str, unchanged: Unchanged | None
+    ) -> AsyncIterator[list[FileInfo]]:
+        """Every image, like ``pages``; a file ``unchanged`` recognises by its path, name, size
+        and modification time is listed without reading its header again (its dimensions and
+        capture time are then None: the catalogue has them)."""
         top = Path(self.check_location(location))
-        walk = self._walk(top)
+        walk = self._walk(top, unchanged)
         while page := await asyncio.to_thread(_next_page, walk):
             yield page
+
+    async def count(self, location: str) -> int:
+        """How many images the listing will give: names only, no file is opened."""
+        top = Path(self.check_location(location))
+        return await asyncio.to_thread(self._count, top)
+
+    def _count(self, top: Path) -> int:
+        total = 0
+        stack = [top]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as listing:
+                    for entry in listing:
+                        if entry.name.startswith("."):
+                            continue
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        elif mime_for_name(entry.name) is not None:
+                            total += 1
+            except OSError:
+                continue  # the listing itself reports what it cannot read
+        return total
 
     async def start_cursor(self, location: str) -> str | None:
         self.check_location(location)
@@ -69,7 +105,7 @@ class LocalProvider:
     def _inside_roots(self, resolved: Path) -> bool:
         return any(resolved.is_relative_to(root) for root in self.roots)
 
-    def _walk(self, top: Path) -> Iterator[list[FileInfo]]:
+    def _walk(self, top: Path, unchanged: Unchanged | None = None) -> Iterator[list[FileInfo]]:
         """Depth-first, names sorted, in pages: runs in a worker thread, one page per step."""
         page: list[FileInfo] = []
         stack = [""]
@@ -89,7 +125,7 @@ class LocalProvider:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(relative)
                     continue
-                info = self._file(entry, folder, relative)
+                info = self._file(entry, folder, relative, unchanged)
                 if info is not None:
                     page.append(info)
                     if len(page) >= self.page_size:
@@ -99,7 +135,13 @@ class LocalProvider:
         if page:
             yield page
 
-    def _file(self, entry: os.DirEntry[str], folder: str, relative: str) -> FileInfo | None:
+    def _file(
+        self,
+        entry: os.DirEntry[str],
+        folder: str,
+        relative: str,
+        unchanged: Unchanged | None = None,
+    ) -> FileInfo | None:
         mime_type = mime_for_name(entry.name)
         if mime_type is None:
             return None
@@ -111,14 +153,18 @@ class LocalProvider:
             stat = entry.stat()
         except OSError:
             return None  # vanished or unreadable since the directory was listed
-        width, height, taken_at = read_image_header(Path(entry.path))
+        checksum = f"{stat.st_size}-{stat.st_mtime_ns}"
+        if unchanged is not None and unchanged(relative, checksum, folder, entry.name):
+            width = height = taken_at = None
+        else:
+            width, height, taken_at = read_image_header(Path(entry.path))
         return FileInfo(
             file_id=relative,
             name=entry.name,
             path=folder,
             mime_type=mime_type,
             size=stat.st_size,
-            checksum=f"{stat.st_size}-{stat.st_mtime_ns}",
+            checksum=checksum,
             modified_at=datetime.fromtimestamp(stat.st_mtime_ns / 1e9, UTC),
             width=width,
             height=height,

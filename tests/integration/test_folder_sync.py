@@ -32,6 +32,7 @@ def local_sync(platform: Platform, root: Path, batch_size: int = 1000) -> Folder
         batch_size=batch_size,
         progress_files=5,
         progress_seconds=60,
+        progress_min_seconds=0,
     )
 
 
