@@ -70,7 +70,7 @@ class View:
         if version != POSITION_VERSION or not body or len(body) > 4096:
             raise BadPosition("not a stream position")
         try:
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise BadPosition("not a stream position") from None
         values: list[int] = []
@@ -179,6 +179,7 @@ class LiveFeed:
         self.member_view = View("member", ())
         self.share_view = View("share", ())
         self.ready = asyncio.Event()
+        self._index: dict[TopicPartition, int] = {}
         self._by_org: dict[str, set[Subscription]] = {}
         self._by_album: dict[str, set[Subscription]] = {}
         self._undecodable: OrderedDict[tuple[int, int], None] = OrderedDict()
@@ -241,7 +242,7 @@ class LiveFeed:
                     for tp, records in batches.items():
                         index = self._index[tp]
                         for record in records:
-                            self._dispatch(index, record.offset, record.value)
+                            self.dispatch(index, record.offset, record.value)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -259,19 +260,23 @@ class LiveFeed:
                 raise RuntimeError(f"topics {sorted(missing)} do not exist yet")
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
-            vector = [await consumer.position(tp) for tp in partitions]
-            self.partitions, self.vector = partitions, vector
-            self._index = {tp: i for i, tp in enumerate(partitions)}
-            self.member_view = View("member", tuple(range(len(partitions))))
-            self.share_view = View(
-                "share", tuple(i for i, tp in enumerate(partitions) if tp.topic == self.album_topic)
-            )
+            self.lay_out(partitions, [await consumer.position(tp) for tp in partitions])
             return
         consumer.assign(self.partitions)  # a replaced consumer goes on where the last stood
         for tp, offset in zip(self.partitions, self.vector, strict=True):
             consumer.seek(tp, offset)
 
-    def _dispatch(self, index: int, offset: int, value: bytes | None) -> None:
+    def lay_out(self, partitions: list[TopicPartition], vector: list[int]) -> None:
+        """The partitions read, in the order of the vector, and where each stands."""
+        self.partitions, self.vector = partitions, vector
+        self._index = {tp: i for i, tp in enumerate(partitions)}
+        self.member_view = View("member", tuple(range(len(partitions))))
+        self.share_view = View(
+            "share", tuple(i for i, tp in enumerate(partitions) if tp.topic == self.album_topic)
+        )
+
+    def dispatch(self, index: int, offset: int, value: bytes | None) -> None:
+        """Hand one message of partition ``index`` to the subscriptions that want it."""
         self.vector[index] = offset + 1
         self.dispatched += 1
         envelope = parse(value)
