@@ -138,7 +138,9 @@ def _matches(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match")
     if not wanted:
         return False
-    return wanted.strip() == "*" or etag in (t.strip() for t in wanted.split(","))
+    # Only a tag the client holds: ``*`` (any representation) would be a 304 to someone who
+    # has none of our bytes, and the document's statuses stay what a browser meets.
+    return etag in (t.strip() for t in wanted.split(","))
 
 
 def rendition_answer(
