@@ -11,7 +11,18 @@ from dataclasses import replace
 
 import uvloop
 
-from bench import albums, commands, freshness, rebuild, relay, renditions, serving, signin, storage
+from bench import (
+    albums,
+    commands,
+    freshness,
+    rebuild,
+    relay,
+    renditions,
+    serving,
+    signin,
+    storage,
+    stream,
+)
 from bench.cpu import OTHER_WARNING, take_worst_other
 from bench.report import Figure, machine, print_figure, revision, say, summary_table
 from infra.gc_tuning import tune_gc
@@ -29,6 +40,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     albums.NAME: albums.run,
     renditions.NAME: renditions.run,
     serving.NAME: serving.run,
+    stream.NAME: stream.run,
 }
 
 
