@@ -353,11 +353,12 @@ async def serve_api(platform: Platform) -> None:
 
 
 def live_feed(settings: Settings) -> LiveFeed:
-    """The process's one Kafka reader for live streams: the studios' own event topics."""
+    """The process's one Kafka reader for live streams: the studios' own event topics (sync
+    and render progress, albums, downloads, members)."""
     prefix = settings.topic_prefix
     return LiveFeed(
         settings.kafka_bootstrap,
-        [prefix + stream.topic for stream in (ORGS, FOLDERS, ALBUMS)],
+        [prefix + stream.topic for stream in (ORGS, FOLDERS, ALBUMS, RENDITIONS, DOWNLOADS)],
         prefix + ALBUMS.topic,
         settings.stream_queue_size,
     )
