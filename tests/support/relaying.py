@@ -12,7 +12,7 @@ from tests.support.waiting import eventually
 async def publish_everything(platform: Platform) -> int:
     producer = make_producer(platform.settings.kafka_bootstrap)
     await producer.start()
-    sources = [RelaySource(app, platform.settings.topic_prefix) for app in platform.apps.values()]
+    sources = [RelaySource(app, platform.settings.topic_prefix) for app in platform.applications()]
     relay = Relay(sources, platform.pool, producer, batch_size=2000)
     task = asyncio.create_task(relay.run())
     try:
