@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,7 +36,11 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=1.0, gt=0)
 
     keys_dir: str = Field(default="var/keys", description="JWT, cipher and invitation keys.")
-    public_url: str = Field(default="http://127.0.0.1:8000", description="For links in email.")
+    public_url: str = Field(
+        default="",
+        description="Where people reach the platform, for links in mail and the demo's output; "
+        "by default the API's own address (http://HTTP_HOST:HTTP_PORT).",
+    )
     jwt_issuer: str = "photoflow"
     jwt_audience: str = "photoflow-api"
     access_token_seconds: int = Field(default=900, ge=30)
@@ -109,6 +113,12 @@ class Settings(BaseSettings):
 
     def local_root_paths(self) -> list[Path]:
         return [Path(p).expanduser().resolve() for p in self.local_roots.split(":") if p.strip()]
+
+    @model_validator(mode="after")
+    def _own_address_by_default(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.http_host}:{self.http_port}"
+        return self
 
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
