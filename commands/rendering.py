@@ -68,6 +68,8 @@ class RenderService:
             try:
                 entry = await self._one(place, file)
             except (ProviderError, NotAnImage) as error:
+                if isinstance(error, ProviderError) and error.retryable:
+                    raise  # the provider is away: the failure policy waits it out
                 self.failed += 1
                 reason = error.reason if isinstance(error, ProviderError) else str(error)
                 failed.append(_ref(file) | {"reason": reason[:200]})
