@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -21,11 +21,42 @@ from domains.organization import Organization
 from domains.policies import Role
 
 
+class ChainLink(Protocol):
+    @property
+    def prev_hash(self) -> bytes | None: ...
+
+    @property
+    def hash(self) -> bytes: ...
+
+
+class ChainVerdict(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def head(self) -> str | None: ...
+
+    @property
+    def broken_at(self) -> int | None: ...
+
+
+class Chain(Protocol):
+    """The hash chain recorded beside each stream's events (see ``infra.hash_chain``)."""
+
+    async def links(self, stream: str, aggregate_id: UUID) -> Mapping[int, ChainLink]: ...
+
+    async def verify(self, stream: str, aggregate_id: UUID) -> ChainVerdict: ...
+
+
 class EventHistory:
     """Reads each stream's events from the application that records them."""
 
-    def __init__(self, apps: Mapping[str, Application[UUID]]) -> None:
+    def __init__(self, apps: Mapping[str, Application[UUID]], chain: Chain | None = None) -> None:
         self._apps = dict(apps)
+        self._chain = chain
 
     async def role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
         """The user's role in the studio, from the Organization aggregate itself.
@@ -53,7 +84,26 @@ class EventHistory:
         self, stream: str, aggregate_id: UUID, after_version: int, limit: int
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._events, stream, aggregate_id, after_version, limit)
-        return [_audit_entry(e, STREAMS[stream]) for e in events]
+        entries = [_audit_entry(e, STREAMS[stream]) for e in events]
+        if self._chain is not None and entries:
+            links = await self._chain.links(stream, aggregate_id)
+            for entry in entries:
+                link = links.get(entry["version"])
+                entry["hash"] = link.hash.hex() if link else None
+                entry["prev_hash"] = link.prev_hash.hex() if link and link.prev_hash else None
+        return entries
+
+    async def verify(self, stream: str, aggregate_id: UUID) -> dict[str, Any]:
+        """Whether the stored events still hash to their recorded chain, and where not."""
+        if self._chain is None:
+            raise NotFound("hash chain", aggregate_id)
+        verdict = await self._chain.verify(stream, aggregate_id)
+        return {
+            "ok": verdict.ok,
+            "length": verdict.length,
+            "head": verdict.head,
+            "broken_at": verdict.broken_at,
+        }
 
     async def state(
         self, stream: str, aggregate_id: UUID, version: int | None, at: datetime | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -55,3 +55,9 @@ def open_application(
             )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
+
+
+def events_table(app: Application[UUID]) -> str:
+    """``schema.table`` of the application's stored events (for the hash chain and audits)."""
+    recorder: Any = app.recorder
+    return f"{recorder.datastore.schema}.{recorder.events_table_name}"

@@ -30,6 +30,17 @@ class AuditEvent(BaseModel):
     occurred_at: datetime
     actor: str | None
     data: dict[str, Any]
+    hash: str | None = Field(
+        default=None, description="SHA-256 (hex) of the stored event chained to prev_hash."
+    )
+    prev_hash: str | None = Field(default=None, description="The previous event's hash.")
+
+
+class ChainVerdict(BaseModel):
+    ok: bool = Field(description="Whether every stored event still hashes to its chain link.")
+    length: int = Field(description="The versions the chain and the store know of.")
+    head: str | None = Field(description="The last link (hex) when the chain holds.")
+    broken_at: int | None = Field(description="The first version that no longer matches.")
 
 
 class AggregateState(BaseModel):
@@ -93,6 +104,10 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
         items = await history.events(stream, aggregate_id, after_version or 0, query.limit + 1)
         return json(BY_VERSION.page(items, query.limit))
 
+    async def audit_verify(request: Request) -> Response:
+        stream, aggregate_id = await visible_aggregate(request)
+        return json(await history.verify(stream, aggregate_id))
+
     async def audit_state(request: Request) -> Response:
         stream, aggregate_id = await visible_aggregate(request)
         query = read_query(request, StateQuery)
@@ -120,6 +135,16 @@ def audit_endpoints(history: EventHistoryPort) -> list[Endpoint]:
             response=AggregateState,
             query=StateQuery,
             errors=(403, 404, 422),
+            path_params=STREAM_PARAMETER,
+        ),
+        Endpoint(
+            "GET",
+            "/api/audit/{stream}/{aggregate_id}/verify",
+            audit_verify,
+            "Whether the aggregate's stored events still match their hash chain",
+            "audit",
+            response=ChainVerdict,
+            errors=(403, 404),
             path_params=STREAM_PARAMETER,
         ),
     ]

@@ -248,6 +248,9 @@ class EventHistoryPort(Protocol):
         self, stream: str, aggregate_id: UUID, after_version: int, limit: int
     ) -> list[dict[str, Any]]: ...
 
+    async def verify(self, stream: str, aggregate_id: UUID) -> dict[str, Any]:
+        """``{ok, length, head, broken_at}`` of the aggregate's hash chain."""
+
     async def state(
         self, stream: str, aggregate_id: UUID, version: int | None, at: datetime | None
     ) -> dict[str, Any]: ...
