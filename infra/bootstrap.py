@@ -59,11 +59,12 @@ from commands.rendering import RenderService
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
 from domains.folder import Folder
-from infra import keys
+from infra import hash_chain, keys
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
-from infra.eventstore import DDL_LOCK, open_application
+from infra.eventstore import DDL_LOCK, events_table, open_application
 from infra.folder_owners import StorageFolderOwners
 from infra.google import google_verifier
+from infra.hash_chain import ChainStore
 from infra.heartbeats import beat_forever, instance_name
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.originals import FolderPlace, Originals
@@ -207,6 +208,9 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
             RENDITIONS.name: storage,
             DOWNLOADS.name: storage,
         }
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
+            await hash_chain.install(conn, sorted({events_table(a) for a in apps.values()}))
         platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
         yield platform
@@ -303,7 +307,12 @@ async def serve_api(platform: Platform) -> None:
                     keys.invitation_key(platform.keys_dir),
                     timedelta(days=settings.invitation_days),
                 ),
-                history=EventHistory(platform.apps),
+                history=EventHistory(
+                    platform.apps,
+                    ChainStore(
+                        platform.pool, {s: events_table(a) for s, a in platform.apps.items()}
+                    ),
+                ),
                 asyncapi=lambda: asyncapi_document(
                     settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
                 ),

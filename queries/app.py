@@ -27,6 +27,7 @@ from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.images import ImageParts
 from queries.login_throttle import FailedLogins
+from queries.metrics import Measure, Metrics, metrics_endpoints
 from queries.orgs import org_endpoints
 from queries.outages import is_outage, unavailable
 from queries.ports import (
@@ -109,6 +110,10 @@ def build_app(parts: ApiParts) -> ASGIApp:
         ),
         *(stream_endpoints(parts.live, parts.albums, parts.history) if parts.live else []),
     ]
+    metrics = Metrics()
+    endpoints += metrics_endpoints(
+        metrics, parts.pool, parts.redis, parts.required_workers, parts.namespace
+    )
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
     app = Starlette(
         routes=routes(endpoints),
@@ -121,7 +126,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
     )
     app.state.authenticator = parts.authenticator
     marked = MarkStale(app, StaleAggregates(parts.pool))
-    return with_gate(marked, parts.auth_rate_limit, parts.cors_origins)
+    return Measure(with_gate(marked, parts.auth_rate_limit, parts.cors_origins), metrics)
 
 
 def _health_answers_its_report(endpoints: Sequence[Endpoint]) -> list[Endpoint]:
