@@ -191,7 +191,7 @@ class EventStream:
                         frame = self._frame(found)
                         if frame:
                             yield self._with_id(view.encode(own), frame)
-                            if not await self._open(found):
+                            if not await self._open(found.type):
                                 return
                     position = own
                 merged = list(position)
@@ -204,7 +204,8 @@ class EventStream:
                         self._feed.restart(sub)  # a slow client: read the gap on our own
                         break
                     try:
-                        delivery = await asyncio.wait_for(sub.queue.get(), self._until_beat())
+                        async with asyncio.timeout(self._until_beat()):  # no task, unlike wait_for
+                            first = await sub.queue.get()
                     except TimeoutError:
                         beat = b": keep-alive\n"
                         now = self._feed.vector
@@ -219,31 +220,41 @@ class EventStream:
                         self._beat_at = time.monotonic() + self._heartbeat
                         yield beat + b"\n"
                         continue
-                    if delivery.offset < position[delivery.index]:
-                        continue
-                    assert delivery.after is not None
-                    if ahead:
-                        merged = list(position)
-                        for i in view.indexes:
-                            merged[i] = max(merged[i], delivery.after[i])
-                        merged[delivery.index] = delivery.offset + 1
-                        ahead = any(merged[i] > delivery.after[i] for i in view.indexes)
-                        position = merged
-                        encoded = view.encode(merged)
-                    else:
-                        position = delivery.after
-                        cached_id = delivery.cache.get(view.name)
-                        if cached_id is None:
-                            cached_id = delivery.cache[view.name] = view.encode(delivery.after)
-                        encoded = str(cached_id)
-                    cached = delivery.cache.get(view.name + ":frame")
-                    if cached is None:
-                        cached = delivery.cache[view.name + ":frame"] = self._frame(delivery)
-                    frame = bytes(cached)
-                    if frame:
-                        yield self._with_id(encoded, frame)
-                        if not await self._open(delivery):
-                            return
+                    # Whatever else is queued goes out in the same write.
+                    batch = [first]
+                    while not sub.queue.empty() and len(batch) < 256:
+                        batch.append(sub.queue.get_nowait())
+                    out: list[bytes] = []
+                    ending: str | None = None
+                    for delivery in batch:
+                        if delivery.offset < position[delivery.index]:
+                            continue
+                        assert delivery.after is not None
+                        if ahead:
+                            merged = list(position)
+                            for i in view.indexes:
+                                merged[i] = max(merged[i], delivery.after[i])
+                            merged[delivery.index] = delivery.offset + 1
+                            ahead = any(merged[i] > delivery.after[i] for i in view.indexes)
+                            position = merged
+                            encoded = view.encode(merged)
+                        else:
+                            position = delivery.after
+                            cached_id = delivery.cache.get(view.name)
+                            if cached_id is None:
+                                cached_id = delivery.cache[view.name] = view.encode(position)
+                            encoded = str(cached_id)
+                        cached = delivery.cache.get(view.name + ":frame")
+                        if cached is None:
+                            cached = delivery.cache[view.name + ":frame"] = self._frame(delivery)
+                        if cached:
+                            out.append(self._with_id(encoded, bytes(cached)))
+                            if delivery.type in SHARE_ENDS:
+                                ending = delivery.type
+                    if out:
+                        yield b"".join(out)
+                    if ending is not None and not await self._open(ending):
+                        return
         finally:
             self._feed.unsubscribe(sub)
 
@@ -261,8 +272,9 @@ class EventStream:
     def _until_beat(self) -> float:
         return max(0.0, min(self._beat_at, self._deadline) - time.monotonic())
 
-    async def _open(self, delivery: Delivery) -> bool:
-        if self._still_open is None or delivery.type not in SHARE_ENDS:
+    async def _open(self, kind: str) -> bool:
+        """False once the link no longer opens the album (checked after its ending events)."""
+        if self._still_open is None or kind not in SHARE_ENDS:
             return True
         return await self._still_open()
 
