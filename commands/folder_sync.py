@@ -132,8 +132,11 @@ class FolderSync:
         try:
             seen = await self._list(folder, source, counting)
         finally:
-            if counting is not None and not counting.done():
-                counting.cancel()
+            if counting is not None:
+                if counting.done():
+                    counting.exception()  # a failed count is the listing's to report
+                else:
+                    counting.cancel()
         gone = [file_id for file_id in folder.catalogue if file_id not in seen]
         for start in range(0, len(gone), self._batch_size):
             folder.record_removed(gone[start : start + self._batch_size])

@@ -139,3 +139,27 @@ async def test_a_full_sync_of_a_folder_synced_before_says_full() -> None:
     folder_id = started(app, "google_drive", "drive-folder", "incremental")
     event: Any = events_of(app, folder_id)[-1]
     assert (event.mode, event.requested_mode) == ("full", "incremental")
+
+
+async def test_an_incremental_s3_sync_compares_the_listing_with_the_catalogue() -> None:
+    app = StorageApplication()
+    listing = SlowListing(files=30, page=10, pause=0)
+    listing.kind = "s3"
+
+    async def source_for(folder: Folder) -> SlowListing:
+        return listing
+
+    sync = FolderSync(app, source_for, batch_size=100)
+    folder_id = started(app, "s3", "s3://bucket/shoot", "full")
+    assert await sync.run(folder_id)
+    listing.files = 32  # two new objects
+    before = len(events_of(app, folder_id))
+    restart(app, folder_id, "incremental")
+    assert await sync.run(folder_id)
+    second = events_of(app, folder_id)[before:]
+    assert second[0].mode == "incremental"
+    discovered = [
+        f["file_id"] for e in second if isinstance(e, Folder.FilesDiscovered) for f in e.files
+    ]
+    assert discovered == ["f00030", "f00031"]
+    assert isinstance(second[-1], Folder.SyncCompleted) and second[-1].added == 2
