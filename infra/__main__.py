@@ -13,6 +13,8 @@ rotate-keys          add a JWT signing key (the older ones keep verifying)
 parked list          messages a worker could not apply, with their errors
 parked retry ID|all  replay parked messages after a fix (in order, per aggregate)
 parked drop ID|all   forget parked messages (their rows stay as they are)
+audit export STREAM ID   an aggregate's events with their hash chain and a signed head
+audit verify FILE    check such an export against this installation's keys
 
 Every role restarts its workers after a failure; the process ends on SIGTERM or SIGINT.
 """
@@ -28,11 +30,12 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from uuid import UUID
 
 import uvloop
 
 from broker import parking
-from infra import keys, logs, parked
+from infra import audit_export, keys, logs, parked
 from infra.bootstrap import (
     Platform,
     open_platform,
@@ -46,6 +49,7 @@ from infra.bootstrap import (
     serve_api,
 )
 from infra.demo import seed_demo, share_demo_album
+from infra.eventstore import events_table
 from infra.gc_tuning import tune_gc
 from infra.settings import Settings
 from projections.rebuild import rebuild
@@ -64,6 +68,16 @@ async def _rebuild(platform: Platform, name: str) -> None:
         f"rebuilt {report.projection}: {report.events} events "
         f"({report.applied} applied) in {report.seconds:.2f} s, {report.rate:,.0f} events/s"
     )
+
+
+async def _export(platform: Platform, stream: str, aggregate_id: str) -> None:
+    if stream not in platform.apps:
+        raise SystemExit(f"no stream {stream!r}; streams: {', '.join(sorted(platform.apps))}")
+    signer = keys.key_ring(platform.keys_dir)[0]
+    table = events_table(platform.apps[stream])
+    async with platform.pool.acquire() as conn:
+        lines = await audit_export.export_lines(conn, stream, table, UUID(aggregate_id), signer)
+    print("\n".join(lines))
 
 
 async def _parked(platform: Platform, action: str, ids: list[str]) -> None:
@@ -105,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild",
         "rotate-keys",
         "parked",
+        "audit",
     ]
     parser.add_argument("role", choices=roles_named)
     parser.add_argument(
@@ -114,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.role == "parked" and args.name not in ("list", "retry", "drop"):
         parser.error("parked needs list, retry or drop")
+    if args.role == "audit" and not (
+        (args.name == "export" and len(args.ids) == 2) or (args.name == "verify" and args.ids)
+    ):
+        parser.error("audit export STREAM ID, or audit verify FILE")
+    if args.role == "audit" and args.name == "verify":
+        checked = audit_export.check(
+            audit_export.read_lines(Path(args.ids[0])),
+            audit_export.local_jwks(Path(Settings().keys_dir)),
+        )
+        print("ok" if checked.ok else f"problem: {checked.problem}", f"({checked.length} events)")
+        return 0 if checked.ok else 1
     projections = sorted(all_projections())
     if args.role in ("projector", "rebuild") and args.name not in projections:
         parser.error(f"{args.role} needs a projection name: one of {', '.join(projections)}")
@@ -137,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "projector": lambda p: run_projector(p, args.name),
         "rebuild": lambda p: _rebuild(p, args.name),
         "parked": lambda p: _parked(p, args.name, args.ids),
+        "audit": lambda p: _export(p, args.ids[0], args.ids[1]),
     }
 
     settings = Settings()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from tests.e2e.conftest import Running
 from tests.support.accounts import Account
+from tests.support.world import REPO
 
 EVENTS = "organization.organizations_events"
 
@@ -81,3 +86,41 @@ async def test_a_deleted_event_row_is_named_by_verify(running: Running) -> None:
     )
     found = await verdict(running, user, org_id)
     assert (found["ok"], found["broken_at"]) == (False, 4)
+
+
+def cli(running: Running, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=running.world.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_an_export_verifies_offline_and_an_edited_line_fails_the_standalone_script(
+    running: Running, tmp_path: Path
+) -> None:
+    user = await running.account()
+    org_id = await studio_with_history(running, user, renames=2)
+    exported = cli(running, "-m", "infra", "audit", "export", "orgs", org_id)
+    assert exported.returncode == 0, exported.stderr
+    export = tmp_path / "orgs.jsonl"
+    export.write_text(exported.stdout)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text((await running.http.get("/api/auth/jwks.json")).text)
+    script = str(REPO / "docs" / "verify_audit_export.py")
+
+    standalone = cli(running, script, str(export), str(jwks))
+    assert standalone.returncode == 0 and standalone.stdout.startswith("ok: 4 events"), standalone
+    assert cli(running, "-m", "infra", "audit", "verify", str(export)).returncode == 0
+
+    lines = export.read_text().splitlines()
+    second = json.loads(lines[1])
+    second["topic"] = second["topic"] + "x"  # a forged event in the middle of the file
+    lines[1] = json.dumps(second)
+    export.write_text("\n".join(lines))
+    forged = cli(running, script, str(export), str(jwks))
+    assert forged.returncode == 1
+    assert forged.stdout.strip() == "problem: version 2 does not match its link"
