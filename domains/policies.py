@@ -17,6 +17,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     PHOTOGRAPHER = "photographer"
     VIEWER = "viewer"
+    AUDITOR = "auditor"
+    """Reads the audit routes (events, state, verify, exports) and nothing else."""
 
 
 class Action(StrEnum):
@@ -41,6 +43,7 @@ _ADMIN = _PHOTOGRAPHER | {
 }
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),
+    Role.AUDITOR: frozenset({Action.AUDIT}),
     Role.PHOTOGRAPHER: _PHOTOGRAPHER,
     Role.ADMIN: frozenset(_ADMIN),
     Role.OWNER: frozenset(_ADMIN | {Action.GRANT_OWNER}),

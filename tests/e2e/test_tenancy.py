@@ -103,9 +103,10 @@ async def invite_and_join(running: Running, s: Studio, role: str) -> Account:
     assert joined.status_code == 200, joined.text
     assert joined.json()["role"] == role
     member_headers = {**member.headers, "X-Consistency-Token": joined.json()["consistency_token"]}
-    assert (
-        await running.http.get(f"/api/orgs/{s.org_id}", headers=member_headers)
-    ).status_code == 200
+    me = (await running.http.get("/api/me", headers=member_headers)).json()
+    assert {"org_id": s.org_id, "role": role} in [
+        {"org_id": o["org_id"], "role": o["role"]} for o in me["orgs"]
+    ]
     return member
 
 
@@ -260,3 +261,26 @@ async def test_a_viewer_cannot_run_a_photographers_commands(running: Running) ->
         assert answer.status_code == 403, f"viewer {method} {url}: {answer.status_code}"
     album = await running.http.get(f"/api/albums/{s.album_id}", headers=viewer.headers)
     assert album.status_code == 200  # but may look
+
+
+async def test_an_auditor_reads_the_audit_routes_and_nothing_else(running: Running) -> None:
+    s = await studio(running, "Audited")
+    auditor = await invite_and_join(running, s, "auditor")
+    audit = f"/api/audit/orgs/{s.org_id}"
+    for path in (f"{audit}/events", f"{audit}/state", f"{audit}/verify"):
+        answer = await running.http.get(path, headers=auditor.headers)
+        assert answer.status_code == 200, f"auditor GET {path}: {answer.status_code}"
+    for path in (
+        f"/api/orgs/{s.org_id}",
+        f"/api/orgs/{s.org_id}/members",
+        f"/api/orgs/{s.org_id}/albums",
+        f"/api/orgs/{s.org_id}/storage/folders",
+    ):
+        answer = await running.http.get(path, headers=auditor.headers)
+        assert answer.status_code == 403, f"auditor GET {path}: {answer.status_code}"
+    created = await running.http.post(
+        f"/api/orgs/{s.org_id}/albums",
+        json={"title": "No", "client": {"name": "C", "email": "c@example.com"}},
+        headers=auditor.headers,
+    )
+    assert created.status_code == 403
