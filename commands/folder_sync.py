@@ -155,6 +155,7 @@ class FolderSync:
         seen: set[str] = set()
         pending: list[FileInfo] = []
         progress = self._progress()
+        batched = 0
         async for page in pages:
             seen.update(f.file_id for f in page)
             pending += page
@@ -162,6 +163,10 @@ class FolderSync:
             while len(pending) >= self._batch_size:
                 recorded = bool(folder.record_files(pending[: self._batch_size])) or recorded
                 pending = pending[self._batch_size :]
+                batched += self._batch_size
+                if progress.due(batched):  # a page of many batches shows each of them
+                    folder.record_progress(batched, _total(counting, len(seen)))
+                    recorded = True
             if progress.due(len(seen)):
                 folder.record_progress(len(seen), _total(counting, len(seen)))
                 recorded = True
