@@ -238,3 +238,26 @@ async def test_a_stream_is_text_event_stream_with_heartbeat_ready_headers(
         assert "no-cache" in headers["cache-control"]
         assert headers.get("x-accel-buffering") == "no"
         assert stream.retry is not None
+
+
+async def test_an_incremental_sync_says_when_it_ran_as_full(running: Running) -> None:
+    studio = await Studio.open(running)
+    folder_id, path = await studio.folder(photos=4)
+
+    async def synced(mode: str) -> dict[str, Any]:
+        await studio.post(f"/api/storage/folders/{folder_id}/sync", {"mode": mode}, 202)
+
+        async def sync() -> dict[str, Any]:
+            return dict((await studio.get(f"/api/storage/folders/{folder_id}"))["sync"] or {})
+
+        return await eventually(sync, lambda s: s.get("state") == "completed", what="synced")
+
+    first = await synced("incremental")
+    assert (first["mode"], first["requested_mode"]) == ("full", "incremental")
+    generate(path / "more", count=2)
+    second = await synced("incremental")
+    assert (second["mode"], second["requested_mode"]) == ("incremental", "incremental")
+    assert second["sync_id"] != first["sync_id"]
+    assert second["processed"] == second["total"] == 6
+    folder = await studio.get(f"/api/storage/folders/{folder_id}")
+    assert folder["file_count"] == 6
