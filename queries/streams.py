@@ -77,6 +77,12 @@ album changed and reads it again, and no field is shown before someone decided i
 PHOTO_FIELDS = ("photo_id", "name")
 SHARE_ENDS = frozenset({"AlbumShareRevoked", "AlbumArchived", "AlbumShared"})
 """After these the link may no longer open the album: the stream checks, and ends if not."""
+MEMBER_ENDS = frozenset({"OrganizationMemberRemoved"})
+"""After this, if it names the stream's user, the stream ends: a new one reads the roles again."""
+ENDING_TYPES = SHARE_ENDS | MEMBER_ENDS
+
+Ends = Callable[[Delivery], Awaitable[bool]]
+"""Whether the stream must end after sending this message (only asked for ENDING_TYPES)."""
 
 
 def share_envelope(envelope: dict[str, Any]) -> dict[str, Any] | None:
@@ -154,7 +160,7 @@ class EventStream:
         resume: list[int] | None,
         heartbeat: float,
         max_seconds: float,
-        still_open: Callable[[], Awaitable[bool]] | None = None,
+        ends: Ends | None = None,
     ) -> None:
         self._feed = feed
         self._subscribe = subscribe
@@ -163,7 +169,7 @@ class EventStream:
         self._resume = resume
         self._heartbeat = heartbeat
         self._deadline = time.monotonic() + max_seconds
-        self._still_open = still_open
+        self._ends = ends
         self._beat_at = time.monotonic() + heartbeat
         self._sent_id: str | None = None
 
@@ -191,7 +197,7 @@ class EventStream:
                         frame = self._frame(found)
                         if frame:
                             yield self._with_id(view.encode(own), frame)
-                            if not await self._open(found.type):
+                            if self._ends is not None and await self._ends(found):
                                 return
                     position = own
                 merged = list(position)
@@ -225,7 +231,7 @@ class EventStream:
                     while not sub.queue.empty() and len(batch) < 256:
                         batch.append(sub.queue.get_nowait())
                     out: list[bytes] = []
-                    ending: str | None = None
+                    ending: Delivery | None = None
                     for delivery in batch:
                         if delivery.offset < position[delivery.index]:
                             continue
@@ -249,11 +255,11 @@ class EventStream:
                             cached = delivery.cache[view.name + ":frame"] = self._frame(delivery)
                         if cached:
                             out.append(self._with_id(encoded, bytes(cached)))
-                            if delivery.type in SHARE_ENDS:
-                                ending = delivery.type
+                            if delivery.type in ENDING_TYPES:
+                                ending = delivery
                     if out:
                         yield b"".join(out)
-                    if ending is not None and not await self._open(ending):
+                    if ending is not None and self._ends is not None and await self._ends(ending):
                         return
         finally:
             self._feed.unsubscribe(sub)
@@ -271,12 +277,6 @@ class EventStream:
 
     def _until_beat(self) -> float:
         return max(0.0, min(self._beat_at, self._deadline) - time.monotonic())
-
-    async def _open(self, kind: str) -> bool:
-        """False once the link no longer opens the album (checked after its ending events)."""
-        if self._still_open is None or kind not in SHARE_ENDS:
-            return True
-        return await self._still_open()
 
 
 def _resume(request: Request, query_value: str | None, view: View, size: int) -> list[int] | None:
@@ -327,6 +327,11 @@ def stream_endpoints(
         def wanted(delivery: Delivery) -> bool:
             return delivery.envelope.get("org_id") in orgs
 
+        async def removed(delivery: Delivery) -> bool:
+            return delivery.type in MEMBER_ENDS and delivery.envelope["data"].get("user_id") == str(
+                grant.user_id
+            )
+
         stream = EventStream(
             feed,
             lambda: feed.subscribe_members(orgs),
@@ -335,6 +340,7 @@ def stream_endpoints(
             resume,
             live.heartbeat_seconds,
             live.max_seconds,
+            removed,
         )
         return _streaming(stream.frames())
 
@@ -356,12 +362,14 @@ def stream_endpoints(
             envelope = delivery.envelope
             return album_id in (envelope.get("aggregate_id"), envelope["data"].get("album_id"))
 
-        async def still_open() -> bool:
+        async def closed(delivery: Delivery) -> bool:
+            if delivery.type not in SHARE_ENDS:
+                return False
             try:
                 await albums.open_share(token)
             except DomainError:
-                return False
-            return True
+                return True
+            return False
 
         stream = EventStream(
             feed,
@@ -371,7 +379,7 @@ def stream_endpoints(
             resume,
             live.heartbeat_seconds,
             live.max_seconds,
-            still_open,
+            closed,
         )
         return _streaming(stream.frames())
 

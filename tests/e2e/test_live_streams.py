@@ -14,15 +14,19 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from redis.asyncio import Redis
 
+from commands.organizations import invitation_token
 from infra.demo_photos import generate
+from infra.keys import invitation_key
 from tests.e2e.conftest import Running
 from tests.support.accounts import Account
 from tests.support.sse import SseMessage, sse
 from tests.support.waiting import eventually
+from tests.support.world import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -261,3 +265,29 @@ async def test_an_incremental_sync_says_when_it_ran_as_full(running: Running) ->
     assert second["processed"] == second["total"] == 6
     folder = await studio.get(f"/api/storage/folders/{folder_id}")
     assert folder["file_count"] == 6
+
+
+async def test_a_member_removed_from_the_studio_sees_it_and_the_stream_ends(
+    running: Running,
+) -> None:
+    studio = await Studio.open(running)
+    member = await running.account()
+    invited = await studio.post(
+        f"/api/orgs/{studio.org_id}/invitations", {"email": member.email, "role": "viewer"}, 201
+    )
+    link = invitation_token(
+        invitation_key(REPO / "var" / "keys"), UUID(studio.org_id), UUID(invited["invitation_id"])
+    )
+    joined = await running.http.post(f"/api/invitations/{link}/accept", headers=member.headers)
+    assert joined.status_code == 200, joined.text
+    headers = {**member.headers, "X-Consistency-Token": joined.json()["consistency_token"]}
+    token = (await running.http.post("/api/stream-tokens", headers=headers)).json()["stream_token"]
+    async with sse(running.http, "/api/stream", {"token": token}) as stream:
+        answer = await running.http.delete(
+            f"/api/orgs/{studio.org_id}/members/{member.user_id}", headers=studio.headers
+        )
+        assert answer.status_code in (200, 204), answer.text
+        removed = await stream.until(lambda m: m.event == "OrganizationMemberRemoved")
+        assert removed[-1].json()["data"]["user_id"] == member.user_id
+        with pytest.raises(EOFError):
+            await stream.next()
