@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -26,7 +28,7 @@ from tests.e2e.conftest import Running
 from tests.support.accounts import Account
 from tests.support.sse import SseMessage, sse
 from tests.support.waiting import eventually
-from tests.support.world import REPO
+from tests.support.world import REPO, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -291,3 +293,44 @@ async def test_a_member_removed_from_the_studio_sees_it_and_the_stream_ends(
         assert removed[-1].json()["data"]["user_id"] == member.user_id
         with pytest.raises(EOFError):
             await stream.next()
+
+
+async def test_a_stream_resumes_on_another_api_process(running: Running) -> None:
+    """Tokens live in Redis and positions are Kafka's: any API process resumes any stream."""
+    studio = await Studio.open(running)
+    body = {"title": "Two servers", "client": {"name": "C", "email": "c@example.com"}}
+    album_id = (await studio.post(f"/api/orgs/{studio.org_id}/albums", body, 201))["album_id"]
+
+    def tagged(name: str) -> Any:
+        return lambda m: m.event == "AlbumTagged" and name in m.json()["data"]["tags"]
+
+    async with sse(running.http, "/api/stream", {"token": await studio.stream_token()}) as first:
+        for name in ("a", "b"):
+            await studio.post(f"/api/albums/{album_id}/tags", {"tag": name})
+        before = await first.until(tagged("b"))
+        port = free_port()
+        other = running.world.spawn("api", log_name="second-api", http_port=str(port))
+        try:
+            second = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30)
+
+            async def answers() -> bool:
+                try:
+                    return (await second.get("/api/health")).status_code in (200, 503)
+                except httpx.TransportError:
+                    return False
+
+            await eventually(answers, bool, timeout=60, what="second API answers")
+            for name in ("c", "d"):
+                await studio.post(f"/api/albums/{album_id}/tags", {"tag": name})
+            after = await first.until(tagged("d"))
+            token = await studio.stream_token()  # issued by the first process
+            async with sse(
+                second, "/api/stream", {"token": token}, last_event_id=before[0].id
+            ) as resumed:
+                rest = await resumed.until(tagged("d"))
+            await second.aclose()
+        finally:
+            other.send_signal(signal.SIGTERM)
+            other.wait(timeout=30)
+    expected = [m.json()["id"] for m in (*before[1:], *after)]
+    assert [m.json()["id"] for m in rest] == expected
