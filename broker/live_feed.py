@@ -26,7 +26,7 @@ import base64
 import binascii
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,7 @@ class LiveFeed:
         album_topic: str,
         queue_size: int = 1000,
         backoff: Backoff | None = None,
+        catch_ups: int = 16,
     ) -> None:
         self._bootstrap = bootstrap
         self.topics = tuple(topics)
@@ -184,6 +185,9 @@ class LiveFeed:
         self._by_album: dict[str, set[Subscription]] = {}
         self._undecodable: OrderedDict[tuple[int, int], None] = OrderedDict()
         self.dispatched = 0
+        self._catch_ups = asyncio.Semaphore(catch_ups)
+        """Catch-up consumers at once: a burst of reconnecting streams (after a restart) takes
+        turns rather than opening hundreds of Kafka connections; the waiting ones beat."""
 
     # Subscriptions ---------------------------------------------------------------------------
 
@@ -319,10 +323,30 @@ class LiveFeed:
         start: Sequence[int],
         stop: Sequence[int],
         wanted: Callable[[Delivery], bool],
-    ) -> AsyncIterator[Delivery | None]:
+    ) -> AsyncGenerator[Delivery | None, None]:
         """The view's messages from ``start`` up to (not including) ``stop``, read by a consumer
         of the caller's own; yields None about every second while there is nothing to give,
         so the caller can keep its connection alive through a Kafka outage."""
+        while True:
+            try:
+                async with asyncio.timeout(1.0):
+                    await self._catch_ups.acquire()
+                break
+            except TimeoutError:
+                yield None
+        try:
+            async for found in self._replay(view, start, stop, wanted):
+                yield found
+        finally:
+            self._catch_ups.release()
+
+    async def _replay(
+        self,
+        view: View,
+        start: Sequence[int],
+        stop: Sequence[int],
+        wanted: Callable[[Delivery], bool],
+    ) -> AsyncGenerator[Delivery | None, None]:
         todo = {i: self.partitions[i] for i in view.indexes if start[i] < stop[i]}
         if not todo:
             return

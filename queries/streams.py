@@ -17,6 +17,7 @@ link no longer opens the album.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -188,17 +189,19 @@ class EventStream:
             while time.monotonic() < self._deadline:
                 if any(position[i] < sub.start[i] for i in view.indexes):
                     own = list(position)
-                    async for found in self._feed.replay(view, own, sub.start, self._wanted):
-                        if found is None:
-                            if self._beat_due():
-                                yield b": keep-alive\n\n"
-                            continue
-                        own[found.index] = found.offset + 1
-                        frame = self._frame(found)
-                        if frame:
-                            yield self._with_id(view.encode(own), frame)
-                            if self._ends is not None and await self._ends(found):
-                                return
+                    replay = self._feed.replay(view, own, sub.start, self._wanted)
+                    async with contextlib.aclosing(replay):  # its consumer stops with us
+                        async for found in replay:
+                            if found is None:
+                                if self._beat_due():
+                                    yield b": keep-alive\n\n"
+                                continue
+                            own[found.index] = found.offset + 1
+                            frame = self._frame(found)
+                            if frame:
+                                yield self._with_id(view.encode(own), frame)
+                                if self._ends is not None and await self._ends(found):
+                                    return
                     position = own
                 merged = list(position)
                 for i in view.indexes:

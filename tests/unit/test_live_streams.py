@@ -1,7 +1,7 @@
 """Live streams without Kafka: the feed's log kept in memory, the frames a browser would get.
 
 ``MemoryFeed`` is the real ``LiveFeed`` with its two Kafka readers replaced: messages are
-dispatched by hand, and a catch-up replays the in-memory log. Everything else (positions,
+dispatched by hand, and a catch-up (still taking its turn) replays the in-memory log. Everything else (positions,
 fan-out, overflow, resume) is the production code.
 """
 
@@ -44,7 +44,7 @@ class MemoryFeed(LiveFeed):
         self.log[index].append(value)
         self.dispatch(index, len(self.log[index]) - 1, value)
 
-    async def replay(
+    async def _replay(
         self,
         view: View,
         start: Sequence[int],
