@@ -4,11 +4,13 @@ The files (300 of 6000x4000, 24 megapixels; ``--quick``: 40 of 3000x2000) are ge
 into ``$PHOTOFLOW_CACHE_DIR/bench-renditions``: twelve distinct pictures (gradients under
 sensor-like noise, EXIF orientations 1, 6, 8 and 3), copied to make up the count, so the
 files cost what a photo costs to decode and each is rendered (the store is keyed by checksum,
-and every copy has its own). The baseline is ``infra.imaging.render`` called on one core on the
-same files' bytes, nothing else. The worker is the real one (``python -m infra render``, with
-the sync worker that records the folder), with one render thread per core: its rate from the
-sync's start to the last rendition stored, per core, beside the baseline; its peak memory is
-read from /proc.
+and every copy has its own). The baseline is ``infra.imaging.render`` called in one thread on
+the same files' bytes, nothing else. The worker is the real one (``python -m infra render``,
+with the sync worker that records the folder), one render thread per core. "Per core" is per
+CPU-second: read from /proc for the worker (all its threads, Kafka and the event store
+included), from the thread's clock for the baseline, so other processes on a shared machine
+do not count against the worker; the wall-clock rate is shown beside it. The worker's peak
+memory is read from /proc.
 """
 
 from __future__ import annotations
@@ -54,14 +56,21 @@ def bench_files(count: int, size: tuple[int, int]) -> list[Path]:
 
 
 def bare_rate(paths: list[Path]) -> float:
-    """Files per second on one core: the library call alone, bytes already in memory."""
+    """Files per CPU-second: the library call alone, bytes already in memory, one thread."""
     busy = 0.0
     for path in paths:
         data = path.read_bytes()
-        started = time.perf_counter()
+        started = time.thread_time()
         render(data)
-        busy += time.perf_counter() - started
+        busy += time.thread_time() - started
     return len(paths) / busy
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (every thread)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stored(root: Path) -> int:
@@ -75,7 +84,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
     cores = os.cpu_count() or 1
     sample = paths[: max(DISTINCT, count // 5)]
     baseline = await asyncio.to_thread(bare_rate, sample)
-    say(f"  baseline, bare render() on one core: {baseline:.2f} files/s ({len(sample)} files)")
+    say(f"  baseline, bare render(): {baseline:.2f} files per CPU-second ({len(sample)} files)")
     store = Path(tempfile.mkdtemp(prefix="bench-renditions-"))
     roots = str(paths[0].parent)
     try:
@@ -99,6 +108,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
                         await storage.register(org_id, "local", roots, "Bench", actor)
                     ).aggregate_id
                     started = time.perf_counter()
+                    cpu_before = cpu_seconds(workers[0].pid)
                     await storage.start_sync(folder_id, "full", "bench")
                     while not await completed(platform.pool, folder_id):
                         await publish_everything(platform)  # the file batches, to Kafka
@@ -107,27 +117,30 @@ async def run(world: World, quick: bool) -> list[Figure]:
                     while stored(store) < 2 * count:
                         await asyncio.sleep(0.25)
                     seconds = time.perf_counter() - started
+                    cpu = cpu_seconds(workers[0].pid) - cpu_before
                 memory = peak_rss_mb(workers[0].pid)
             finally:
                 for worker in workers:
                     await asyncio.to_thread(stop, worker)
     finally:
         shutil.rmtree(store, ignore_errors=True)
-    per_core = count / seconds / cores
+    per_core = count / cpu
     say(
         f"  worker: {count} files in {seconds:.1f} s on {cores} cores "
-        f"({per_core:.2f} files/s per core), peak memory {memory:.0f} MB"
+        f"({count / seconds:.2f} files/s), {cpu:.1f} CPU-seconds "
+        f"({per_core:.2f} files per CPU-second), peak memory {memory:.0f} MB"
     )
     return [
         Figure(
             NAME,
-            f"renditions per second per core, {count} files of {size[0] * size[1] / 1e6:.0f} MP",
+            f"renditions per CPU-second, {count} files of {size[0] * size[1] / 1e6:.0f} MP",
             per_core,
-            "files/s",
-            "bare render() on one core",
+            "files/CPU-s",
+            "bare render(), one thread",
             baseline,
             goal="ratio >= 0.8, < 500 MB",
             met=per_core / baseline >= 0.8 and memory < 500,
-            detail=f"worker peak memory {memory:.0f} MB, thumbnail and preview per file",
+            detail=f"worker peak memory {memory:.0f} MB; {count / seconds:.2f} files/s wall "
+            f"on {cores} cores; thumbnail and preview per file",
         )
     ]
