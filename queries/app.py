@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from domains.errors import DomainError
+from infra.outages import OUTAGES
 from queries.albums import album_endpoints
 from queries.audit import audit_endpoints
 from queries.auth import BearerAuthenticator
@@ -117,7 +118,12 @@ def build_app(parts: ApiParts) -> ASGIApp:
     endpoints += doc_endpoints(endpoints, parts.asyncapi)
     app = Starlette(
         routes=routes(endpoints),
+        # Handlers keyed by a class are answered by Starlette's ExceptionMiddleware; only the
+        # catch-all ``Exception`` goes through ServerErrorMiddleware, which re-raises after
+        # answering, so uvicorn drops the connection: outages are named one by one to be
+        # answered 503 with the connection kept.
         exception_handlers={
+            **dict.fromkeys(OUTAGES, _outage),
             Problem: _problem,
             DomainError: _domain_error,
             HTTPException: _http_error,
@@ -159,10 +165,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _outage(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: a dependency is down (%s)", request.method, request.url.path, exc)
+    return render(unavailable(), request)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     if is_outage(exc):
-        log.warning("%s %s: a dependency is down (%s)", request.method, request.url.path, exc)
-        return render(unavailable(), request)
+        return await _outage(request, exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return render(
         Problem(

@@ -71,4 +71,9 @@ async def running_platform(
             yield Running(world, http, google)
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave a platform running behind the tests
+                process.wait()
+                raise
