@@ -86,7 +86,14 @@ class OrganizationCommands:
 
         return await self._committer.execute(decide)
 
-    async def invite(self, org_id: UUID, email: str, role: str, actor_id: UUID) -> InvitationIssued:
+    async def invite(
+        self,
+        org_id: UUID,
+        email: str,
+        role: str,
+        actor_id: UUID,
+        expected_version: int | None = None,
+    ) -> InvitationIssued:
         invitation_id = uuid4()
         token = invitation_token(self._invitation_key, org_id, invitation_id)
         secret = token.rpartition(".")[2]
@@ -94,14 +101,16 @@ class OrganizationCommands:
         address, granted = normalise_email(email), _role(role)
 
         def decide(batch: Batch) -> Organization:
-            org = batch.get(Organization, org_id)
+            org = batch.get(Organization, org_id, expected_version)
             org.invite(invitation_id, address, granted, _digest(secret), expires_at, actor_id)
             return org
 
         written = await self._committer.execute(decide)
         return InvitationIssued(written, invitation_id, token)
 
-    async def accept(self, token: str, user_id: UUID, email: str) -> Joined:
+    async def accept(
+        self, token: str, user_id: UUID, email: str, expected_version: int | None = None
+    ) -> Joined:
         try:
             org_text, invitation_text, secret = token.split(".")
             org_id, invitation_id = UUID(org_text), UUID(invitation_text)
@@ -112,34 +121,49 @@ class OrganizationCommands:
 
         def decide(batch: Batch) -> Organization:
             nonlocal role
-            org = batch.get(Organization, org_id)
+            org = batch.get(Organization, org_id, expected_version)
             role = org.accept_invitation(invitation_id, _digest(secret), user_id, email, now)
             return org
 
         written = await self._committer.execute(decide)
         return Joined(written, role)
 
-    async def revoke_invitation(self, org_id: UUID, invitation_id: UUID, actor_id: UUID) -> Written:
+    async def revoke_invitation(
+        self,
+        org_id: UUID,
+        invitation_id: UUID,
+        actor_id: UUID,
+        expected_version: int | None = None,
+    ) -> Written:
         def decide(batch: Batch) -> Organization:
-            org = batch.get(Organization, org_id)
+            org = batch.get(Organization, org_id, expected_version)
             org.revoke_invitation(invitation_id, actor_id)
             return org
 
         return await self._committer.execute(decide)
 
-    async def change_role(self, org_id: UUID, user_id: UUID, role: str, actor_id: UUID) -> Written:
+    async def change_role(
+        self,
+        org_id: UUID,
+        user_id: UUID,
+        role: str,
+        actor_id: UUID,
+        expected_version: int | None = None,
+    ) -> Written:
         granted = _role(role)
 
         def decide(batch: Batch) -> Organization:
-            org = batch.get(Organization, org_id)
+            org = batch.get(Organization, org_id, expected_version)
             org.change_role(user_id, granted, actor_id)
             return org
 
         return await self._committer.execute(decide)
 
-    async def remove_member(self, org_id: UUID, user_id: UUID, actor_id: UUID) -> Written:
+    async def remove_member(
+        self, org_id: UUID, user_id: UUID, actor_id: UUID, expected_version: int | None = None
+    ) -> Written:
         def decide(batch: Batch) -> Organization:
-            org = batch.get(Organization, org_id)
+            org = batch.get(Organization, org_id, expected_version)
             org.remove_member(user_id, actor_id)
             return org
 

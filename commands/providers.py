@@ -49,7 +49,12 @@ class ProviderCommands:
         self._endpoints = endpoints
 
     async def configure(
-        self, org_id: UUID, kind: str, fields: dict[str, str], actor_id: UUID
+        self,
+        org_id: UUID,
+        kind: str,
+        fields: dict[str, str],
+        actor_id: UUID,
+        expected_version: int | None = None,
     ) -> Written:
         settings_id = ProviderSettings.create_id(org_id, kind)
         allowance = self._endpoints.allowance
@@ -59,17 +64,20 @@ class ProviderCommands:
                 await self._endpoints.check(name, fields[name])
 
         def decide(batch: Batch) -> ProviderSettings:
-            if batch.exists(settings_id):
-                settings = batch.get(ProviderSettings, settings_id)
+            if batch.exists(settings_id) or expected_version is not None:
+                settings = batch.get(ProviderSettings, settings_id, expected_version)
                 settings.reconfigure(fields, actor_id, allowance)
                 return settings
             return batch.add(ProviderSettings.configure(org_id, kind, fields, actor_id, allowance))
 
         return await self._committer.execute(decide)
 
-    async def remove(self, org_id: UUID, kind: str, actor_id: UUID) -> Written:
+    async def remove(
+        self, org_id: UUID, kind: str, actor_id: UUID, expected_version: int | None = None
+    ) -> Written:
         def decide(batch: Batch) -> ProviderSettings:
-            settings = batch.get(ProviderSettings, ProviderSettings.create_id(org_id, kind))
+            settings_id = ProviderSettings.create_id(org_id, kind)
+            settings = batch.get(ProviderSettings, settings_id, expected_version)
             if settings.removed:
                 raise NotFound("ProviderSettings", kind)
             settings.remove(actor_id)

@@ -44,7 +44,13 @@ class StorageCommands:
         )
 
     async def start_sync(
-        self, folder_id: UUID, mode: str, actor: str, *, for_org: UUID | None = None
+        self,
+        folder_id: UUID,
+        mode: str,
+        actor: str,
+        *,
+        for_org: UUID | None = None,
+        expected_version: int | None = None,
     ) -> SyncRequested:
         """Record that the folder's sync should start (or join the running one).
 
@@ -55,7 +61,7 @@ class StorageCommands:
         sync_id = uuid4()
 
         def decide(batch: Batch) -> Folder:
-            folder = batch.get(Folder, folder_id)
+            folder = batch.get(Folder, folder_id, expected_version)
             if for_org is not None and folder.org_id != for_org:
                 raise NotFound("Folder", folder_id)
             folder.start_sync(sync_id, mode, actor)

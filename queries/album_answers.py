@@ -10,17 +10,13 @@ from starlette.responses import Response
 from broker.topics import ALBUMS
 from domains.album_workflow import ShareArchived, ShareGone
 from queries import consistency
-from queries.orgs import expected_version
+from queries.conditional import expected_version, if_match_header
 from queries.ports import WriteResult
 from queries.problems import Problem
 from queries.routing import json
 from queries.text import header_line
 
-IF_MATCH = {
-    "description": "The album's version last seen (its ETag, or a command's version): the "
-    "command fails with 409 concurrency-conflict if the album has moved on.",
-    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'},
-}
+IF_MATCH = if_match_header("album")
 GUEST = {
     "description": "Which of the guests sharing the link acts (picks, ratings and comments are "
     "kept per guest); 'guest' when absent; its first 64 characters count.",

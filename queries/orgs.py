@@ -21,9 +21,10 @@ from domains.policies import Action, Role
 from queries import consistency
 from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_body, read_query
+from queries.conditional import expected_version, if_match_header
 from queries.paging import PageQuery, SortKey
 from queries.ports import EventHistoryPort, OrgCommandsPort, WriteResult
-from queries.problems import Problem, not_found
+from queries.problems import not_found
 from queries.routing import Endpoint, json
 from queries.text import Line
 
@@ -100,22 +101,7 @@ def written(result: WriteResult, **extra: Any) -> dict[str, Any]:
     }
 
 
-IF_MATCH = {
-    "description": "The version last seen (the ETag): the write fails with 409 "
-    "concurrency-conflict if the studio has moved on.",
-    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'},
-}
-
-
-def expected_version(request: Request) -> int | None:
-    """``If-Match: <version>`` makes a write conditional on the version the client last saw."""
-    header = request.headers.get("if-match")
-    if header is None:
-        return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit()):  # "²" is a digit to str.isdigit, not int
-        raise Problem(400, "bad-if-match", "Bad If-Match", "If-Match must be a version number")
-    return int(value)
+IF_MATCH = if_match_header("studio")
 
 
 ORGS_IN_ORDER = SortKey(("created_at", "org_id"), (datetime, UUID))
@@ -200,7 +186,9 @@ def org_endpoints(
         principal = await callers.principal(request, roles=False)
         org_id = path_uuid(request, "org_id")
         body = await read_body(request, Invite, max_body)
-        issued = await commands.invite(org_id, body.email, body.role.value, principal.user_id)
+        issued = await commands.invite(
+            org_id, body.email, body.role.value, principal.user_id, expected_version(request)
+        )
         return json(written(issued.written, invitation_id=issued.invitation_id), 201)
 
     async def list_invitations(request: Request) -> Response:
@@ -222,14 +210,20 @@ def org_endpoints(
     async def revoke_invitation(request: Request) -> Response:
         principal = await callers.principal(request, roles=False)
         result = await commands.revoke_invitation(
-            path_uuid(request, "org_id"), path_uuid(request, "invitation_id"), principal.user_id
+            path_uuid(request, "org_id"),
+            path_uuid(request, "invitation_id"),
+            principal.user_id,
+            expected_version(request),
         )
         return json(written(result))
 
     async def accept(request: Request) -> Response:
         principal = await callers.principal(request, roles=False)
         joined = await commands.accept(
-            request.path_params["token"], principal.user_id, principal.email
+            request.path_params["token"],
+            principal.user_id,
+            principal.email,
+            expected_version(request),
         )
         return json(written(joined.written, role=joined.role))
 
@@ -241,13 +235,17 @@ def org_endpoints(
             path_uuid(request, "user_id"),
             body.role.value,
             principal.user_id,
+            expected_version(request),
         )
         return json(written(result))
 
     async def remove_member(request: Request) -> Response:
         principal = await callers.principal(request, roles=False)
         result = await commands.remove_member(
-            path_uuid(request, "org_id"), path_uuid(request, "user_id"), principal.user_id
+            path_uuid(request, "org_id"),
+            path_uuid(request, "user_id"),
+            principal.user_id,
+            expected_version(request),
         )
         return json(written(result))
 
@@ -319,6 +317,7 @@ def org_endpoints(
             body=Invite,
             response=InvitationWritten,
             errors=write_errors,
+            headers={"If-Match": IF_MATCH},
         ),
         Endpoint(
             "GET",
@@ -339,6 +338,7 @@ def org_endpoints(
             "orgs",
             response=OrgWritten,
             errors=write_errors,
+            headers={"If-Match": IF_MATCH},
         ),
         Endpoint(
             "POST",
@@ -348,6 +348,7 @@ def org_endpoints(
             "orgs",
             response=Joined,
             errors=(401, 404, 409),
+            headers={"If-Match": IF_MATCH},
         ),
         Endpoint(
             "PATCH",
@@ -358,6 +359,7 @@ def org_endpoints(
             body=ChangeRole,
             response=OrgWritten,
             errors=write_errors,
+            headers={"If-Match": IF_MATCH},
         ),
         Endpoint(
             "DELETE",
@@ -367,5 +369,6 @@ def org_endpoints(
             "orgs",
             response=OrgWritten,
             errors=write_errors,
+            headers={"If-Match": IF_MATCH},
         ),
     ]

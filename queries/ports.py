@@ -47,20 +47,38 @@ class OrgCommandsPort(Protocol):
     ) -> WriteResult: ...
 
     async def invite(
-        self, org_id: UUID, email: str, role: str, actor_id: UUID
+        self,
+        org_id: UUID,
+        email: str,
+        role: str,
+        actor_id: UUID,
+        expected_version: int | None = None,
     ) -> InvitationResult: ...
 
-    async def accept(self, token: str, user_id: UUID, email: str) -> JoinResult: ...
+    async def accept(
+        self, token: str, user_id: UUID, email: str, expected_version: int | None = None
+    ) -> JoinResult: ...
 
     async def revoke_invitation(
-        self, org_id: UUID, invitation_id: UUID, actor_id: UUID
+        self,
+        org_id: UUID,
+        invitation_id: UUID,
+        actor_id: UUID,
+        expected_version: int | None = None,
     ) -> WriteResult: ...
 
     async def change_role(
-        self, org_id: UUID, user_id: UUID, role: str, actor_id: UUID
+        self,
+        org_id: UUID,
+        user_id: UUID,
+        role: str,
+        actor_id: UUID,
+        expected_version: int | None = None,
     ) -> WriteResult: ...
 
-    async def remove_member(self, org_id: UUID, user_id: UUID, actor_id: UUID) -> WriteResult: ...
+    async def remove_member(
+        self, org_id: UUID, user_id: UUID, actor_id: UUID, expected_version: int | None = None
+    ) -> WriteResult: ...
 
 
 class SessionResult(Protocol):
@@ -101,10 +119,17 @@ class TokenIssuer(Protocol):
 
 class ProviderCommandsPort(Protocol):
     async def configure(
-        self, org_id: UUID, kind: str, fields: dict[str, str], actor_id: UUID
+        self,
+        org_id: UUID,
+        kind: str,
+        fields: dict[str, str],
+        actor_id: UUID,
+        expected_version: int | None = None,
     ) -> WriteResult: ...
 
-    async def remove(self, org_id: UUID, kind: str, actor_id: UUID) -> WriteResult: ...
+    async def remove(
+        self, org_id: UUID, kind: str, actor_id: UUID, expected_version: int | None = None
+    ) -> WriteResult: ...
 
 
 class SyncRequestResult(Protocol):
@@ -123,7 +148,9 @@ class StorageCommandsPort(Protocol):
         self, org_id: UUID, provider: str, location: str, name: str, actor_id: UUID
     ) -> WriteResult: ...
 
-    async def start_sync(self, folder_id: UUID, mode: str, actor: str) -> SyncRequestResult: ...
+    async def start_sync(
+        self, folder_id: UUID, mode: str, actor: str, *, expected_version: int | None = None
+    ) -> SyncRequestResult: ...
 
 
 class ShareResult(Protocol):

@@ -22,6 +22,7 @@ from domains.text import refused_character
 from queries import consistency
 from queries.auth import Callers
 from queries.bodies import path_uuid, read_body
+from queries.conditional import expected_version, if_match_header
 from queries.ports import EventHistoryPort, ProviderCommandsPort, WriteResult
 from queries.problems import invalid, not_found
 from queries.routing import Endpoint, json
@@ -87,7 +88,9 @@ def provider_endpoints(
             raise invalid(
                 [{"field": k, "message": "must not contain control characters"} for k in unreadable]
             )
-        result = await commands.configure(org_id, kind, as_text, principal.user_id)
+        result = await commands.configure(
+            org_id, kind, as_text, principal.user_id, expected_version(request)
+        )
         return json(_written(kind, result))
 
     async def remove(request: Request) -> Response:
@@ -95,7 +98,7 @@ def provider_endpoints(
         principal = await callers.principal(request)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         kind = _kind(request)
-        result = await commands.remove(org_id, kind, principal.user_id)
+        result = await commands.remove(org_id, kind, principal.user_id, expected_version(request))
         return json(_written(kind, result))
 
     async def list_providers(request: Request) -> Response:
@@ -132,6 +135,7 @@ def provider_endpoints(
             response=ProviderWritten,
             errors=errors,
             path_params=KIND_PARAMETER,
+            headers={"If-Match": if_match_header("provider setting")},
         ),
         Endpoint(
             "DELETE",
@@ -142,6 +146,7 @@ def provider_endpoints(
             response=ProviderWritten,
             errors=errors,
             path_params=KIND_PARAMETER,
+            headers={"If-Match": if_match_header("provider setting")},
         ),
         Endpoint(
             "GET",

@@ -18,6 +18,7 @@ from domains.policies import Action
 from queries import consistency
 from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_body, read_query
+from queries.conditional import expected_version, if_match_header
 from queries.paging import PageQuery, SortKey
 from queries.ports import EventHistoryPort, StorageCommandsPort
 from queries.routing import Endpoint, json
@@ -225,7 +226,9 @@ def storage_endpoints(
             if await _has_body(request)
             else StartSync()
         )
-        requested = await commands.start_sync(row["folder_id"], body.mode, principal.actor)
+        requested = await commands.start_sync(
+            row["folder_id"], body.mode, principal.actor, expected_version=expected_version(request)
+        )
         token = None
         if requested.written is not None:
             token = consistency.Token(
@@ -308,6 +311,7 @@ def storage_endpoints(
             body=StartSync,
             response=SyncAccepted,
             errors=errors,
+            headers={"If-Match": if_match_header("folder")},
         ),
         Endpoint(
             "GET",
