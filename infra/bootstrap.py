@@ -574,8 +574,8 @@ def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
     )
 
 
-async def run_render_worker(platform: Platform) -> None:
-    """Thumbnails and previews of every file a sync records (see ``commands.rendering``)."""
+async def render_service(platform: Platform) -> RenderService:
+    """The render use case, for its worker and for replays of its parked messages."""
     settings = platform.settings
     storage = platform.apps[FOLDERS.name]
     places: dict[UUID, FolderPlace] = {}
@@ -586,13 +586,19 @@ async def run_render_worker(platform: Platform) -> None:
             places[folder_id] = FolderPlace(folder.provider, folder.location, folder.org_id)
         return places[folder_id]
 
-    service = RenderService(
+    return RenderService(
         RenditionStore(Path(settings.renditions_dir)),
         originals(platform),
         place,
         await platform.committer(FOLDERS.name),
         settings.render_parallel,
     )
+
+
+async def run_render_worker(platform: Platform) -> None:
+    """Thumbnails and previews of every file a sync records (see ``commands.rendering``)."""
+    settings = platform.settings
+    service = await render_service(platform)
     worker = RenderWorker(
         service.render_files,
         settings.kafka_bootstrap,

@@ -19,7 +19,7 @@ from broker import parking
 from broker.envelope import Envelope, decode
 from broker.topics import FOLDERS
 from commands.storage import StorageCommands
-from infra.bootstrap import Platform, sender_service
+from infra.bootstrap import Platform, render_service, sender_service
 from projections.applier import apply_parked
 from projections.registry import all_projections
 
@@ -51,6 +51,16 @@ async def replayer(platform: Platform, worker: str) -> Replay:
                 await commands.start_sync(folder_id, "full", actor, for_org=envelope.org_id)
 
         return start_sync
+    if worker == "render":
+        renders = await render_service(platform)
+
+        async def render(_: asyncpg.Connection, envelope: Envelope) -> None:
+            if envelope.type == "FolderFilesDiscovered" and envelope.org_id is not None:
+                await renders.render_files(
+                    envelope.aggregate_id, envelope.org_id, envelope.data["files"]
+                )
+
+        return render
     raise ValueError(f"no worker called {worker!r} parks messages")
 
 
