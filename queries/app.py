@@ -28,6 +28,7 @@ from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.images import ImageParts
 from queries.login_throttle import FailedLogins
+from queries.members import member_endpoints
 from queries.metrics import Measure, Metrics, metrics_endpoints
 from queries.orgs import org_endpoints
 from queries.outages import is_outage, unavailable
@@ -98,6 +99,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
             FailedLogins(parts.redis, parts.namespace, parts.login_failures_per_account),
         ),
         *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait, parts.history),
+        *member_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, parts.history),
         *provider_endpoints(parts.providers, parts.pool, parts.max_body_bytes, wait, parts.history),
         *storage_endpoints(
             parts.storage, parts.check_location, parts.pool, parts.max_body_bytes, parts.history

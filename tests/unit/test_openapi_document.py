@@ -19,6 +19,7 @@ from queries.audit import audit_endpoints
 from queries.docs import doc_endpoints
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
+from queries.members import member_endpoints
 from queries.orgs import org_endpoints
 from queries.problems import Problem, render
 from queries.providers import provider_endpoints
@@ -33,6 +34,7 @@ def every_endpoint() -> list[Endpoint]:
         *_health_answers_its_report(health_endpoints(Unused, Unused, Unused, [], "unit")),
         *identity_endpoints(Unused, Unused, Unused, 1024, 1.0),
         *org_endpoints(Unused, Unused, 1024, 1.0),
+        *member_endpoints(Unused, Unused, 1024),
         *provider_endpoints(Unused, Unused, 1024, 1.0),
         *storage_endpoints(Unused, Unused, Unused, 1024),
         *album_endpoints(Unused, Unused, 1024),
