@@ -8,7 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from queries.routing import Endpoint, json, openapi
+from queries.openapi import openapi
+from queries.routing import Endpoint, json
 from queries.schemas import AsyncApiDocument, OpenApiDocument
 
 API_TITLE = "PhotoFlow API"

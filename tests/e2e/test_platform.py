@@ -35,6 +35,8 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         ("album-sync", "album-sync"),
         ("projector", "albums"),
         ("projector", "album_activity"),
+        ("render", "render"),
+        ("projector", "renditions"),
     }
     assert all(
         w["running"] and w["instances"] == 1 and w["lag"] is not None for w in workers.values()

@@ -20,10 +20,11 @@ from queries.docs import doc_endpoints
 from queries.health import health_endpoints
 from queries.identity import identity_endpoints
 from queries.members import member_endpoints
+from queries.openapi import openapi
 from queries.orgs import org_endpoints
 from queries.problems import Problem, render
 from queries.providers import provider_endpoints
-from queries.routing import Endpoint, json, openapi, routes
+from queries.routing import Endpoint, json, routes
 from queries.storage import storage_endpoints
 
 Unused: Any = None
