@@ -23,8 +23,14 @@ def _size(entry: dict[str, Any], kind: str, axis: int) -> int | None:
     return int(pair[axis]) if pair else None
 
 
+def _once_each(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per checksum (the last): copies of a file share it, and one upsert may not
+    touch a row twice."""
+    return list({entry["checksum"]: entry for entry in entries}.values())
+
+
 def _ready(e: Envelope) -> tuple[Any, ...]:
-    ready = e.data["ready"]
+    ready = _once_each(e.data["ready"])
     return (
         [r["checksum"] for r in ready],
         [_size(r, "thumbnail", 0) for r in ready],
@@ -36,7 +42,7 @@ def _ready(e: Envelope) -> tuple[Any, ...]:
 
 
 def _failed(e: Envelope) -> tuple[Any, ...]:
-    failed = e.data["failed"]
+    failed = _once_each(e.data["failed"])
     return ([f["checksum"] for f in failed], [f["reason"] for f in failed], e.occurred_at)
 
 
