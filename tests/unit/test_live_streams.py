@@ -1,8 +1,8 @@
 """Live streams without Kafka: the feed's log kept in memory, the frames a browser would get.
 
 ``MemoryFeed`` is the real ``LiveFeed`` with its two Kafka readers replaced: messages are
-dispatched by hand, and a catch-up (still taking its turn) replays the in-memory log. Everything else (positions,
-fan-out, overflow, resume) is the production code.
+dispatched by hand, and a catch-up (still taking its turn) replays the in-memory log.
+Everything else (positions, fan-out, overflow, resume) is the production code.
 """
 
 from __future__ import annotations
