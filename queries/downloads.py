@@ -30,15 +30,8 @@ from infra.cloud.base import ProviderError
 from infra.originals import Originals
 from queries.album_answers import guest_name
 from queries.bodies import read_query
-from queries.images import (
-    BINARY,
-    ImageParts,
-    RecordDownload,
-    ShareAccess,
-    downloads_off,
-    file_ref,
-    image_endpoints,
-)
+from queries.image_answers import BINARY, RecordDownload, downloads_off, file_ref
+from queries.images import ImageParts, ShareAccess, image_endpoints
 from queries.ports import AlbumCommandsPort, EventHistoryPort
 from queries.problems import not_found
 from queries.routing import Endpoint

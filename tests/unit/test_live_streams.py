@@ -17,7 +17,8 @@ import pytest
 from aiokafka import TopicPartition
 
 from broker.live_feed import BadPosition, Delivery, LiveFeed, View, parse
-from queries.streams import EventStream, _member_frame, _share_frame, share_envelope
+from queries.client_safe import share_envelope
+from queries.event_stream import EventStream, member_frame, share_frame
 
 pytestmark = pytest.mark.unit
 
@@ -85,7 +86,7 @@ def member_stream(feed: MemoryFeed, org: str, resume: list[int] | None = None) -
         feed,
         lambda: feed.subscribe_members(orgs),
         lambda d: d.envelope.get("org_id") in orgs,
-        _member_frame,
+        member_frame,
         resume,
         heartbeat=0.05,
         max_seconds=60,
@@ -200,7 +201,7 @@ async def test_a_share_stream_gets_its_album_only_with_client_fields() -> None:
         feed,
         lambda: feed.subscribe_album("album-1"),
         lambda d: d.envelope["aggregate_id"] == "album-1",
-        _share_frame,
+        share_frame,
         None,
         heartbeat=5,
         max_seconds=60,

@@ -15,7 +15,7 @@ from bench.rendition_files import make_jpeg
 from infra.imaging import NotAnImage, render
 from infra.originals import FolderPlace, Original, Originals
 from queries.downloads import zip_stream
-from queries.images import byte_range
+from queries.image_answers import byte_range
 from queries.problems import Problem
 
 
