@@ -61,9 +61,23 @@ class SyncWorker:
         self._rescan = rescan_seconds
         self._active: dict[UUID, asyncio.Task[None]] = {}
         self.completed = 0
+        self.ready = False
+        """Holding partitions with a committed position: no request can be missed any more."""
 
     def running(self) -> int:
         return len(self._active)
+
+    async def _pin_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """Resolve and commit where each assigned partition starts.
+
+        A new group starts at the end of its topics: a request published before its partitions
+        were assigned and their positions known would be missed. Committing the resolved
+        positions at once makes the start durable, and only then is the worker ready.
+        """
+        assigned = consumer.assignment()
+        if assigned:
+            await consumer.commit({tp: await consumer.position(tp) for tp in assigned})
+            self.ready = True
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -78,6 +92,8 @@ class SyncWorker:
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                if not self.ready and not batches:
+                    await self._pin_positions(consumer)
                 for records in batches.values():
                     for record in records:
 
@@ -92,6 +108,7 @@ class SyncWorker:
                     await consumer.commit()
                 self.progress.moved()
         finally:
+            self.ready = False
             rescan.cancel()
             for task in self._active.values():
                 task.cancel()

@@ -518,6 +518,7 @@ async def run_sync_worker(platform: Platform) -> None:
             "lag": 0,
             "running": worker.running(),
             "completed": worker.completed,
+            "ready": worker.ready,
             "failure": worker.failure,
         }
 

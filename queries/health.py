@@ -99,7 +99,11 @@ def health_endpoints(
                 {
                     "kind": kind,
                     "name": name,
-                    "running": bool(mine) and not failures and not restarting,
+                    # a worker that is not ready yet (say, its partitions not assigned) says so
+                    "running": bool(mine)
+                    and not failures
+                    and not restarting
+                    and all(b.get("ready", True) for b in mine),
                     "instances": len(mine),
                     "lag": sum(lags) if lags else None,
                     "failure": failures[0] if failures else None,
