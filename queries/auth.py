@@ -228,6 +228,13 @@ class Callers:
             return principal
         return replace(principal, roles={**principal.roles, org_id: role})
 
+    async def in_studio(self, request: Request, action: Action) -> tuple[Principal, UUID]:
+        """The caller and the path's studio, if the caller's role there allows ``action``."""
+        org_id = path_uuid(request, "org_id")
+        principal = await self.principal(request)
+        principal.require(org_id, action)
+        return principal, org_id
+
     async def studio_resource(
         self,
         request: Request,

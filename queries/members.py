@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domains.policies import Action
-from queries.auth import Callers, Principal
+from queries.auth import Callers
 from queries.bodies import path_uuid, read_body, read_query
 from queries.conditional import expected_version
 from queries.org_models import (
@@ -45,16 +45,9 @@ def member_endpoints(
 ) -> list[Endpoint]:
     callers = Callers(history)
 
-    async def reader(request: Request, action: Action) -> tuple[Principal, UUID]:
-        """Check the caller's role in the studio of the path."""
-        org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
-        principal.require(org_id, action)
-        return principal, org_id
-
     async def list_members(request: Request) -> Response:
         query = read_query(request, PageQuery)
-        _, org_id = await reader(request, Action.VIEW)
+        _, org_id = await callers.in_studio(request, Action.VIEW)
         after = MEMBERS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(
@@ -80,7 +73,7 @@ def member_endpoints(
 
     async def list_invitations(request: Request) -> Response:
         query = read_query(request, PageQuery)
-        _, org_id = await reader(request, Action.INVITE)
+        _, org_id = await callers.in_studio(request, Action.INVITE)
         after = INVITATIONS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
             rows = await conn.fetch(

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domains.policies import Action
-from queries.auth import Callers, Principal
+from queries.auth import Callers
 from queries.bodies import path_uuid, read_body, read_query
 from queries.conditional import expected_version
 from queries.org_models import IF_MATCH, CreateOrg, OrgView, OrgWritten, RenameOrg, written
@@ -41,13 +41,6 @@ def org_endpoints(
 ) -> list[Endpoint]:
     callers = Callers(history)
 
-    async def reader(request: Request, action: Action) -> tuple[Principal, UUID]:
-        """Wait for the caller's token, then check its role in the studio of the path."""
-        org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
-        principal.require(org_id, action)
-        return principal, org_id
-
     async def create_org(request: Request) -> Response:
         principal = await callers.principal(request, roles=False)
         body = await read_body(request, CreateOrg, max_body)
@@ -64,7 +57,7 @@ def org_endpoints(
         return json(written(result))
 
     async def get_org(request: Request) -> Response:
-        _, org_id = await reader(request, Action.VIEW)
+        _, org_id = await callers.in_studio(request, Action.VIEW)
         async with pool.acquire() as conn:
             row = await conn.fetchrow(
                 f"SELECT {ORG_COLUMNS} FROM read.orgs WHERE org_id = $1", org_id
