@@ -13,6 +13,7 @@ import uvloop
 
 from bench import (
     albums,
+    audit,
     commands,
     freshness,
     rebuild,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     renditions.NAME: renditions.run,
     serving.NAME: serving.run,
     stream.NAME: stream.run,
+    audit.NAME: audit.run,
 }
 
 
