@@ -15,15 +15,6 @@ from typing import Protocol
 from uuid import UUID
 
 from domains.errors import NotFound
-from domains.policies import Role
-
-
-class StudioRoles(Protocol):
-    """The Organization context, asked for a member's role (its write model)."""
-
-    async def role_of(self, org_id: UUID, user_id: UUID) -> Role | None:
-        """The user's role in the studio now; None for a non-member or no such studio."""
-        ...
 
 
 class FolderOwners(Protocol):

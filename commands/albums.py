@@ -28,13 +28,13 @@ from eventsourcing.persistence import Mapper
 
 from commands.album_access import (
     FolderOwners,
-    StudioRoles,
     parse_share_token,
     secret_digest,
     share_token,
 )
 from commands.album_upcasting import AlbumMapper
 from commands.group_commit import Batch, GroupCommitter, Written
+from commands.studio_roles import StudioRoles
 from domains.album import Album, NewAlbum
 from domains.album_actors import Guest, Member
 from domains.errors import DomainError, NotFound

@@ -15,9 +15,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from broker.envelope import SECRET_FIELDS, describe
-from broker.topics import ORGS, STREAMS, EventStream
+from broker.topics import STREAMS, EventStream
+from commands.studio_roles import StudioRoles
 from domains.errors import InvalidValue, NotFound
-from domains.organization import Organization
 from domains.policies import Role
 
 
@@ -54,9 +54,15 @@ class Chain(Protocol):
 class EventHistory:
     """Reads each stream's events from the application that records them."""
 
-    def __init__(self, apps: Mapping[str, Application[UUID]], chain: Chain | None = None) -> None:
+    def __init__(
+        self,
+        apps: Mapping[str, Application[UUID]],
+        chain: Chain | None = None,
+        roles: StudioRoles | None = None,
+    ) -> None:
         self._apps = dict(apps)
         self._chain = chain
+        self._roles = roles
 
     async def role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
         """The user's role in the studio, from the Organization aggregate itself.
@@ -65,14 +71,7 @@ class EventHistory:
         audit answer comes from the event store, so who may read it does too. The repository's
         cache fast-forwards from the store, so this is one indexed read.
         """
-        return await asyncio.to_thread(self._role_in, org_id, user_id)
-
-    def _role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
-        try:
-            studio: object = self._apps[ORGS.name].repository.get(org_id)
-        except AggregateNotFoundError:
-            return None
-        return studio.role_of(user_id) if isinstance(studio, Organization) else None
+        return await self._roles.role_of(org_id, user_id) if self._roles else None
 
     async def org_of(self, stream: str, aggregate_id: UUID) -> UUID | None:
         first = await asyncio.to_thread(self._events, stream, aggregate_id, 0, 1)

@@ -65,7 +65,7 @@ from infra.eventstore import DDL_LOCK, events_table, open_application
 from infra.folder_owners import StorageFolderOwners
 from infra.google import google_verifier
 from infra.hash_chain import ChainStore
-from infra.heartbeats import beat_forever, instance_name
+from infra.heartbeats import beat_forever, instance_name, worker_label
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.originals import FolderPlace, Originals
 from infra.rendition_store import RenditionStore
@@ -312,6 +312,7 @@ async def serve_api(platform: Platform) -> None:
                     ChainStore(
                         platform.pool, {s: events_table(a) for s, a in platform.apps.items()}
                     ),
+                    OrganizationStudioRoles(platform.apps[ORGS.name]),
                 ),
                 asyncapi=lambda: asyncapi_document(
                     settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
@@ -636,7 +637,7 @@ async def _supervised(
     """Run a worker under ``supervise``, its heartbeat saying how it fares, until cancelled."""
     settings = platform.settings
     state = WorkerState()
-    label = worker[1] if worker[0] == worker[1] else ":".join(worker)
+    label = worker_label(*worker)
 
     async def reported() -> dict[str, Any]:
         try:

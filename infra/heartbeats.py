@@ -22,6 +22,11 @@ def instance_name(configured: str = "") -> str:
     return configured or f"{socket.gethostname()}:{os.getpid()}"
 
 
+def worker_label(kind: str, name: str) -> str:
+    """A worker's name in parked messages, health and metrics: ``relay``, ``projector:orgs``."""
+    return name if kind == name else f"{kind}:{name}"
+
+
 def _prefix(namespace: str) -> str:
     return f"{namespace}:worker:"
 

@@ -20,7 +20,7 @@ from domains.policies import Role
 
 
 class OrganizationStudioRoles:
-    """``commands.album_access.StudioRoles`` over the Organization application."""
+    """``commands.studio_roles.StudioRoles`` over the Organization application."""
 
     def __init__(self, organizations: Application[UUID]) -> None:
         self._organizations = organizations

@@ -21,6 +21,7 @@ from broker.consumers import Progress
 from broker.consumers import lag as consumer_lag
 from broker.failure_policy import MessagePolicy, OutageLog, message_of
 from broker.parking import ParkingLot, describe_error
+from infra.heartbeats import worker_label
 from infra.outages import is_outage
 from projections import positions
 from projections.applier import Records, apply_records
@@ -35,7 +36,7 @@ def group_id(namespace: str, projection: str) -> str:
 
 def worker_name(projection: str) -> str:
     """How parked messages and heartbeats name this projection's worker."""
-    return f"projector:{projection}"
+    return worker_label("projector", projection)
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]

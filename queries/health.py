@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker import parking
-from infra.heartbeats import running_workers
+from infra.heartbeats import running_workers, worker_label
 from queries.routing import Endpoint, json
 
 CHECK_TIMEOUT = 2.0
@@ -109,7 +109,7 @@ def health_endpoints(
                     "failure": failures[0] if failures else None,
                     "restarting": restarting,
                     "restarts": sum(int(b.get("restarts") or 0) for b in mine),
-                    "parked": parked.get(name if kind == name else f"{kind}:{name}", 0),
+                    "parked": parked.get(worker_label(kind, name), 0),
                 }
             )
         if not all(c["ok"] for c in components):

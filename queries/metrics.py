@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker import parking
-from infra.heartbeats import running_workers
+from infra.heartbeats import running_workers, worker_label
 from queries.routing import Endpoint
 
 _ID = re.compile(
@@ -118,7 +118,7 @@ def metrics_endpoints(
         async with pool.acquire() as conn:
             parked = await parking.counts(conn)
         for kind, name in required_workers:
-            worker = name if kind == name else f"{kind}:{name}"
+            worker = worker_label(kind, name)
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
             metrics.instances.labels(worker).set(len(mine))
             metrics.lag.labels(worker).set(sum(int(b.get("lag") or 0) for b in mine))
