@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from domains.files import FileInfo
 from domains.outbound import PrivateAllowance
@@ -22,6 +19,7 @@ from infra.cloud import (
     StorageProvider,
     make_provider,
 )
+from tests.support.moto import moto_bucket
 
 BUCKET = "studio-photos"
 KEYS = 1010
@@ -30,24 +28,6 @@ KEYS = 1010
 @pytest.fixture(scope="module")
 def settings() -> Iterator[dict[str, str]]:
     """A studio's S3 settings pointing at moto, with a bucket of nested keys."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    fields = {
-        "access_key_id": "AKIATEST",
-        "secret_access_key": "test-secret",
-        "region": "eu-west-1",
-        "endpoint_url": f"http://{host}:{port}",
-    }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=fields["endpoint_url"],
-        region_name=fields["region"],
-        aws_access_key_id=fields["access_key_id"],
-        aws_secret_access_key=fields["secret_access_key"],
-    )
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     keys = [f"weddings/2024/day-{n % 3}/IMG_{n:05d}.JPG" for n in range(KEYS)]
     keys += [
         "weddings/2024/contract.pdf",
@@ -55,12 +35,10 @@ def settings() -> Iterator[dict[str, str]]:
         "weddings/cover.webp",
         "portraits/IMG_1.jpg",
     ]
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda key: s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode()), keys))
-    try:
+    with moto_bucket(BUCKET) as (fields, s3):
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda k: s3.put_object(Bucket=BUCKET, Key=k, Body=k.encode()), keys))
         yield fields
-    finally:
-        server.stop()
 
 
 def provider(settings: dict[str, str]) -> StorageProvider:

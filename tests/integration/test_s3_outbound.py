@@ -9,7 +9,6 @@ a reason of our own, with at most the error code.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
 import time
@@ -17,16 +16,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
-from moto.server import ThreadedMotoServer
 
 from domains.errors import InvalidValue
 from domains.outbound import PrivateAllowance
 from infra.cloud import ProviderConfig, ProviderError, StorageProvider, make_provider
 from infra.cloud import outbound as outbound_module
 from infra.cloud.outbound import OutboundPolicy
+from tests.support.moto import moto_bucket
 
 BUCKET = "outbound-photos"
 LOOPBACK = PrivateAllowance.parse(["127.0.0.1"])
@@ -35,29 +33,9 @@ BANNER = "INTERNAL-BANNER-do-not-show"
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[dict[str, str]]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    fields = {
-        "access_key_id": "AKIATEST",
-        "secret_access_key": "test-secret",
-        "region": "eu-west-1",
-        "endpoint_url": f"http://{host}:{port}",
-    }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=fields["endpoint_url"],
-        region_name=fields["region"],
-        aws_access_key_id=fields["access_key_id"],
-        aws_secret_access_key=fields["secret_access_key"],
-    )
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    s3.put_object(Bucket=BUCKET, Key="day/IMG_1.jpg", Body=b"x")
-    try:
+    with moto_bucket(BUCKET) as (fields, s3):
+        s3.put_object(Bucket=BUCKET, Key="day/IMG_1.jpg", Body=b"x")
         yield fields
-    finally:
-        server.stop()
 
 
 class _Answers(BaseHTTPRequestHandler):
