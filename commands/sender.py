@@ -242,7 +242,7 @@ class SenderService:
             "studio": await self._studio(envelope.aggregate_id),
             "role": str(data["role"]),
             "recipient": recipient,
-            "link": f"{self._public_url}/invitations/{token}",
+            "link": f"{self._public_url}/invite/{token}",
             "expires": expires_at.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC"),
         }
         rendered = self._renderer.render("invitation", context)
@@ -266,7 +266,7 @@ class SenderService:
         context = {
             **info,
             "note": envelope.data.get("note") or "",
-            "link": f"{self._public_url}/albums/{envelope.aggregate_id}",
+            "link": f"{self._public_url}/app/albums/{envelope.aggregate_id}",
         }
         secrets: tuple[str, ...] = ()
         recipient = str(info["photographer_email"])
@@ -279,7 +279,7 @@ class SenderService:
             token = share_token(
                 self._invitation_key, envelope.aggregate_id, str(info["share_nonce"])
             )
-            context["link"] = f"{self._public_url}/share/{token}"
+            context["link"] = f"{self._public_url}/g/{token}"
             secrets = (token, token.rpartition(".")[2])
             recipient = str(info["client_email"])
         try:
@@ -306,7 +306,7 @@ class SenderService:
         context = {
             **info,
             "comments": comments,
-            "link": f"{self._public_url}/albums/{envelope.aggregate_id}",
+            "link": f"{self._public_url}/app/albums/{envelope.aggregate_id}",
         }
         recipient = normalise_email(str(info["photographer_email"]))
         return Message(

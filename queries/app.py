@@ -47,6 +47,7 @@ from queries.routing import Endpoint, routes
 from queries.staleness import MarkStale, StaleAggregates
 from queries.storage import LocationCheck, storage_endpoints
 from queries.streams import LiveParts, stream_endpoints
+from queries.web_pages import WebPages
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ def build_app(parts: ApiParts) -> ASGIApp:
     )
     app.state.authenticator = parts.authenticator
     marked = MarkStale(app, StaleAggregates(parts.pool))
-    return Measure(with_gate(marked, parts.auth_rate_limit, parts.cors_origins), metrics)
+    api = Measure(with_gate(marked, parts.auth_rate_limit, parts.cors_origins), metrics)
+    return WebPages(api)  # /, /app/..., /g/..., /invite/..., /assets/...; the rest is the API
 
 
 def _health_answers_its_report(endpoints: Sequence[Endpoint]) -> list[Endpoint]:

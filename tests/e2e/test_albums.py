@@ -291,7 +291,7 @@ async def test_the_photographer_and_the_client_are_told_once_at_each_step(
     assert "Cleo submitted" in str(to_photographer["Subject"])
     assert "1 photos" in text_of(to_photographer)
     [to_client] = messages_to(mailbox, client_email)
-    link = re.search(r"/share/([A-Za-z0-9._-]+)", text_of(to_client))
+    link = re.search(r"/g/([A-Za-z0-9._-]+)", text_of(to_client))
     assert link is not None
     opened = await running.http.get(f"/api/share/{link.group(1)}")
     assert opened.status_code == 200 and opened.json()["album"]["status"] == "delivered"

@@ -54,7 +54,7 @@ from tests.support.waiting import eventually
 from tests.support.world import World, free_port
 
 PUBLIC_URL = "http://photoflow.test"
-LINK = re.compile(re.escape(PUBLIC_URL) + r"/invitations/([A-Za-z0-9._-]+)")
+LINK = re.compile(re.escape(PUBLIC_URL) + r"/invite/([A-Za-z0-9._-]+)")
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2)
 
 
@@ -236,7 +236,7 @@ async def test_an_invitation_on_kafka_sends_one_email_with_a_working_link(
     assert token == invitation_token(sender.key, invited.org_id, invited.invitation_id)
     html = message.get_body(preferencelist=("html",))
     assert html is not None
-    assert f'href="{PUBLIC_URL}/invitations/{token}"' in html.get_content()
+    assert f'href="{PUBLIC_URL}/invite/{token}"' in html.get_content()
     events = sender.delivery_events(envelope, "ann@example.com")
     assert event_names(events) == ["Queued", "Sent"]
     queued, sent = events

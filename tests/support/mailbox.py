@@ -7,7 +7,7 @@ import re
 from email.message import Message
 from pathlib import Path
 
-LINK = re.compile(r"/invitations/([A-Za-z0-9._-]+)")
+LINK = re.compile(r"/invite/([A-Za-z0-9._-]+)")
 
 
 def messages_to(folder: Path, address: str) -> list[Message]:
