@@ -1,7 +1,7 @@
 """The render use case: make the missing renditions of a batch of a folder's files, record them.
 
 Each file is looked up in the rendition store by checksum first: an unchanged file, a renamed
-one or a second folder holding the same file costs a ``stat``. The rest are read through the
+one or a second folder holding the same file costs a lookup. The rest are read through the
 folder's provider and rendered in a bounded pool of threads (``parallel``, one per core by
 default: Pillow releases the GIL while it decodes, resamples and encodes, so threads use every
 core without a process's copy of each original). Results are recorded every ``record_every``
@@ -19,11 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from commands.group_commit import GroupCommitter
+from commands.rendition_store import RenditionStore
 from domains.rendition import Renditions
 from infra.cloud.base import ProviderError
 from infra.imaging import NotAnImage, Rendered, render
 from infra.originals import FolderPlace, Originals
-from infra.rendition_store import RenditionStore
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class RenderService:
 
     async def _one(self, place: FolderPlace, file: dict[str, Any]) -> dict[str, Any]:
         checksum = str(file["checksum"])
-        if await asyncio.to_thread(self._store.has_all, checksum):
+        if await self._store.has_all(checksum):
             self.reused += 1
             return _ref(file)
         if file.get("mime_type") not in RENDERABLE:
@@ -97,15 +97,11 @@ class RenderService:
         original = await self._originals.open(place, str(file["file_id"]))
         data = await original.read()
         loop = asyncio.get_running_loop()
-        made: list[Rendered] = await loop.run_in_executor(self._pool, self._make, checksum, data)
+        made: list[Rendered] = await loop.run_in_executor(self._pool, render, data)
+        for rendition in made:
+            await self._store.write(checksum, rendition.kind, rendition.data)
         self.rendered += 1
         return _ref(file) | {"sizes": {r.kind: [r.width, r.height] for r in made}}
-
-    def _make(self, checksum: str, data: bytes) -> list[Rendered]:
-        made = render(data)
-        for rendition in made:
-            self._store.put(checksum, rendition.kind, rendition.data)
-        return made
 
     async def _record(
         self,

@@ -68,7 +68,7 @@ from infra.hash_chain import ChainStore
 from infra.heartbeats import beat_forever, instance_name, worker_label
 from infra.mail import JinjaRenderer, MailboxMailer, SmtpMailer
 from infra.originals import FolderPlace, Originals
-from infra.rendition_store import RenditionStore
+from infra.rendition_store import RenditionStore, S3RenditionStore, rendition_store
 from infra.revocations import Revocations
 from infra.settings import Settings
 from infra.storage_wiring import (
@@ -570,10 +570,19 @@ def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
     """The image and download routes' parts; downloads are recorded in Storage's store."""
     downloads = DownloadCommands(storage)
     return ImageParts(
-        RenditionStore(Path(platform.settings.renditions_dir)),
+        _rendition_store(platform),
         originals(platform),
         downloads.record,
     )
+
+
+def _rendition_store(platform: Platform) -> RenditionStore:
+    """The directory or bucket of ``PHOTOFLOW_RENDITIONS_URL``; a bucket's client is closed
+    with the platform."""
+    store = rendition_store(platform.settings)
+    if isinstance(store, S3RenditionStore):
+        platform.stack.push_async_callback(store.aclose)
+    return store
 
 
 async def render_service(platform: Platform) -> RenderService:
@@ -589,7 +598,7 @@ async def render_service(platform: Platform) -> RenderService:
         return places[folder_id]
 
     return RenderService(
-        RenditionStore(Path(settings.renditions_dir)),
+        _rendition_store(platform),
         originals(platform),
         place,
         await platform.committer(FOLDERS.name),

@@ -142,6 +142,19 @@ class Settings(BaseSettings):
         default="var/renditions",
         description="The rendition store: thumbnails and previews, keyed by checksum.",
     )
+    renditions_url: str = Field(
+        default="",
+        description="Empty: the rendition store is RENDITIONS_DIR; s3://bucket/prefix: objects "
+        "<prefix>/<kind>/<key[:2]>/<key>.jpg in that bucket (RENDITIONS_S3_*).",
+    )
+    renditions_s3_endpoint_url: str = Field(
+        default="", description="An S3-compatible server for RENDITIONS_URL; empty: AWS."
+    )
+    renditions_s3_region: str = Field(default="", description="Empty: boto's default.")
+    renditions_s3_access_key_id: str = Field(
+        default="", description="Empty, with the secret: boto's credential chain (env, role)."
+    )
+    renditions_s3_secret_access_key: SecretStr | None = None
     render_parallel: int = Field(
         default=2, ge=1, description="Photos rendered at once by one render worker (threads)."
     )

@@ -122,19 +122,16 @@ def _matches(request: Request, etag: str) -> bool:
     return etag in (t.strip() for t in wanted.split(","))
 
 
-def rendition_answer(
+async def rendition_answer(
     request: Request, store: RenditionStore, ref: FileRef, kind: str, cache: str
 ) -> Response:
     etag = store.etag(ref.checksum, kind)
     headers = {"ETag": etag, "Cache-Control": cache}
     if _matches(request, etag):
         return Response(status_code=304, headers=headers)
-    try:
-        with open(store.path(ref.checksum, kind), "rb") as handle:
-            # small files, in the page cache: a thread hop would cost more than the read
-            data = handle.read()
-    except FileNotFoundError:
-        raise not_rendered(kind) from None
+    data = await store.read(ref.checksum, kind)
+    if data is None:
+        raise not_rendered(kind)
     return Response(data, media_type=MEDIA_TYPE, headers=headers)
 
 

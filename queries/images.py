@@ -111,7 +111,7 @@ def image_endpoints(
         async def handler(request: Request) -> Response:
             query = read_query(request, FileImageQuery)
             ref = await member_file(request, query)
-            return rendition_answer(
+            return await rendition_answer(
                 request, store, ref, kind, cache_control(query, ref.checksum, public=False)
             )
 
@@ -130,7 +130,7 @@ def image_endpoints(
             query = read_query(request, ImageQuery)
             link = await share.link(request)
             ref = await share.photo(request, link.album_id)
-            return rendition_answer(
+            return await rendition_answer(
                 request, store, ref, kind, cache_control(query, ref.checksum, public=True)
             )
 

@@ -61,12 +61,7 @@ class S3Provider:
         max_attempts: int = 8,
         allowance: PrivateAllowance = NO_ALLOWANCE,
     ) -> None:
-        self.session = aioboto3.Session(
-            aws_access_key_id=credentials.get("access_key_id"),
-            aws_secret_access_key=credentials.get("secret_access_key"),
-            region_name=credentials.get("region"),
-        )
-        self.endpoint_url = credentials.get("endpoint_url") or None
+        self.session, self.endpoint_url = s3_session(credentials)
         self.page_size = page_size
         self.max_attempts = max_attempts
         self.allowance = allowance
@@ -140,6 +135,18 @@ class S3Provider:
     def _split(self, location: str) -> tuple[str, str]:
         bucket, _, prefix = self.check_location(location).removeprefix("s3://").partition("/")
         return bucket, prefix
+
+
+def s3_session(credentials: Mapping[str, str]) -> tuple[aioboto3.Session, str | None]:
+    """(a session, the endpoint URL or None for AWS) from S3 fields: ``access_key_id``,
+    ``secret_access_key``, ``region``, ``endpoint_url``, passed as they are (an absent one is
+    left to boto's own defaults)."""
+    session = aioboto3.Session(
+        aws_access_key_id=credentials.get("access_key_id"),
+        aws_secret_access_key=credentials.get("secret_access_key"),
+        region_name=credentials.get("region"),
+    )
+    return session, credentials.get("endpoint_url") or None
 
 
 def s3_location(location: str) -> str:
