@@ -74,8 +74,10 @@ class OpenedShare:
     """The album a share link opens, and the link's expiry and download switch."""
 
     album_id: UUID
+    org_id: UUID
     expires_at: datetime | None
     allow_download: bool
+    watermark: bool
 
 
 class _OwnerNeeded(DomainError):
@@ -131,6 +133,7 @@ class AlbumCommands:
         allow_download: bool,
         member: Member,
         expected_version: int | None = None,
+        watermark: bool = False,
     ) -> Shared:
         nonce = uuid4().hex
         token = share_token(self._link_key, album_id, nonce)
@@ -140,7 +143,9 @@ class AlbumCommands:
             album_id,
             member,
             expected_version,
-            lambda a: a.share(nonce, token_hash, expires_at, allow_download, member.actor, now),
+            lambda a: a.share(
+                nonce, token_hash, expires_at, allow_download, member.actor, now, watermark
+            ),
         )
         return Shared(written, token)
 
@@ -266,7 +271,13 @@ class AlbumCommands:
         album_id, token_hash = parse_share_token(token)
         album = await asyncio.to_thread(self._load, album_id)
         album.check_share(token_hash, datetime.now(UTC))
-        return OpenedShare(album_id, album.share_expires_at, album.allow_download)
+        return OpenedShare(
+            album_id,
+            album.org_id,
+            album.share_expires_at,
+            album.allow_download,
+            album.watermark,
+        )
 
     # The process manager's use case ----------------------------------------------------------
 

@@ -120,14 +120,20 @@ class Album(Aggregate):
         token_hash: str
         expires_at: datetime | None
         allow_download: bool
+        watermark: bool
         actor: str
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 had no nonce: its link cannot be rebuilt, so it gets none."""
             state["nonce"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Before watermarks, every link showed clean previews."""
+            state["watermark"] = False
 
     class ShareRevoked(Aggregate.Event):
         org_id: UUID
@@ -252,6 +258,7 @@ class Album(Aggregate):
         self.share_token_hash: str | None = None
         self.share_expires_at: datetime | None = None
         self.allow_download = False
+        self.watermark = False
 
     @classmethod
     def create(cls, org_id: UUID, new: NewAlbum, actor: str) -> Album:
@@ -339,8 +346,12 @@ class Album(Aggregate):
         allow_download: bool,
         actor: str,
         now: datetime,
+        watermark: bool = False,
     ) -> None:
-        """Share under a new link; its nonce lets the Sender rebuild the link with our key."""
+        """Share under a new link; its nonce lets the Sender rebuild the link with our key.
+
+        ``watermark``: the client's previews carry the studio's watermark (members' never do).
+        """
         self.allowed("share")
         if expires_at is not None and expires_at <= now:
             raise InvalidValue("expires_at", "must be in the future")
@@ -350,6 +361,7 @@ class Album(Aggregate):
             token_hash=token_hash,
             expires_at=expires_at,
             allow_download=allow_download,
+            watermark=watermark,
             actor=actor,
         )
 
@@ -509,11 +521,13 @@ class Album(Aggregate):
         token_hash: str,
         expires_at: datetime | None,
         allow_download: bool,
+        watermark: bool,
         actor: str,
     ) -> None:
         self.share_token_hash = token_hash
         self.share_expires_at = expires_at
         self.allow_download = allow_download
+        self.watermark = watermark
         self.state = SHARED
 
     @event(ShareRevoked)
@@ -521,6 +535,7 @@ class Album(Aggregate):
         self.share_token_hash = None
         self.share_expires_at = None
         self.allow_download = False
+        self.watermark = False
 
     @event(PhotoSelected)
     def _photo_selected(self, org_id: UUID, photo_id: UUID, guest: str, actor: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -15,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from domains.errors import InvalidValue, NotFound, RuleBroken
 from domains.policies import Action, Role, require
 from domains.text import check_text
+from domains.watermark import Watermark
 
 NAME_MAX_LENGTH = 200
 
@@ -81,12 +83,21 @@ class Organization(Aggregate):
         invitation_id: UUID
         actor: str
 
+    class WatermarkSet(Aggregate.Event):
+        watermark: dict[str, Any]
+        """``{text, image_id, position, opacity, scale}`` (see ``domains.watermark``)."""
+        actor: str
+
+    class WatermarkRemoved(Aggregate.Event):
+        actor: str
+
     @event(Created)
     def __init__(self, name: str, actor: str) -> None:
         self.name = name
         self.created_by = actor
         self.members: dict[UUID, Role] = {}
         self.invitations: dict[UUID, Invitation] = {}
+        self.watermark: Watermark | None = None
 
     @classmethod
     def create(cls, name: str, owner_id: UUID) -> Organization:
@@ -198,6 +209,18 @@ class Organization(Aggregate):
             self._keep_an_owner(user_id)
         self._member_removed(user_id=user_id, actor=str(actor_id))
 
+    def set_watermark(self, watermark: Watermark, actor_id: UUID) -> None:
+        """What client previews of watermarked albums carry; the same one again records nothing."""
+        self.require(actor_id, Action.BRAND)
+        if watermark != self.watermark:
+            self._watermark_set(watermark=watermark.to_dict(), actor=str(actor_id))
+
+    def remove_watermark(self, actor_id: UUID) -> None:
+        self.require(actor_id, Action.BRAND)
+        if self.watermark is None:
+            raise NotFound("Watermark of studio", self.id)
+        self._watermark_removed(actor=str(actor_id))
+
     def _keep_an_owner(self, leaving: UUID) -> None:
         owners = [u for u, r in self.members.items() if r is Role.OWNER and u != leaving]
         if not owners:
@@ -242,3 +265,11 @@ class Organization(Aggregate):
     @event(InvitationRevoked)
     def _invitation_revoked(self, invitation_id: UUID, actor: str) -> None:
         self.invitations[invitation_id].status = "revoked"
+
+    @event(WatermarkSet)
+    def _watermark_set(self, watermark: dict[str, Any], actor: str) -> None:
+        self.watermark = Watermark.from_dict(watermark)
+
+    @event(WatermarkRemoved)
+    def _watermark_removed(self, actor: str) -> None:
+        self.watermark = None

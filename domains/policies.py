@@ -31,6 +31,7 @@ class Action(StrEnum):
     EDIT_ALBUMS = "albums.edit"  # create, sync, share, deliver albums; set editing status
     MANAGE_STORAGE = "storage.manage"  # register and sync folders
     AUDIT = "audit.read"
+    BRAND = "studio.brand"  # the studio's watermark
 
 
 _PHOTOGRAPHER = frozenset({Action.VIEW, Action.EDIT_ALBUMS, Action.MANAGE_STORAGE})
@@ -40,6 +41,7 @@ _ADMIN = _PHOTOGRAPHER | {
     Action.MANAGE_MEMBERS,
     Action.MANAGE_PROVIDERS,
     Action.AUDIT,
+    Action.BRAND,
 }
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),

@@ -58,6 +58,7 @@ from commands.providers import ProviderApplication, ProviderCommands, provider_c
 from commands.rendering import RenderService
 from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderService
 from commands.storage import StorageApplication, StorageCommands
+from commands.watermarks import StudioWatermarks
 from domains.folder import Folder
 from infra import hash_chain, keys
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
@@ -81,6 +82,7 @@ from infra.storage_wiring import (
 from infra.studio_roles import OrganizationStudioRoles
 from infra.supervisor import Watchdog, WorkerState, supervise
 from infra.tokens import AccessTokens
+from infra.watermark_store import StoredWatermarkImages, WatermarkedPreviews
 from projections import positions
 from projections.registry import all_projections
 from projections.worker import ProjectionWorker, worker_name
@@ -266,6 +268,7 @@ async def serve_api(platform: Platform) -> None:
         providers = await platform.committer(PROVIDERS.name)
         folders = await platform.committer(FOLDERS.name)
         albums = await platform.committer(ALBUMS.name)
+        images = image_parts(platform, folders)
         app = build_app(
             ApiParts(
                 pool=platform.pool,
@@ -322,7 +325,12 @@ async def serve_api(platform: Platform) -> None:
                 max_body_bytes=settings.max_body_bytes,
                 login_failures_per_account=settings.login_failures_per_account,
                 consistency_wait_seconds=settings.consistency_wait_seconds,
-                images=image_parts(platform, folders),
+                images=images,
+                watermarks=StudioWatermarks(
+                    orgs,
+                    OrganizationStudioRoles(platform.apps[ORGS.name]),
+                    StoredWatermarkImages(images.store),
+                ),
                 live=LiveParts(
                     feed,
                     StreamTokens(platform.redis, settings.namespace, settings.stream_token_seconds),
@@ -569,11 +577,8 @@ def originals(platform: Platform) -> Originals:
 def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
     """The image and download routes' parts; downloads are recorded in Storage's store."""
     downloads = DownloadCommands(storage)
-    return ImageParts(
-        _rendition_store(platform),
-        originals(platform),
-        downloads.record,
-    )
+    store = _rendition_store(platform)
+    return ImageParts(store, originals(platform), downloads.record, WatermarkedPreviews(store))
 
 
 def _rendition_store(platform: Platform) -> RenditionStore:

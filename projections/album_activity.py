@@ -45,7 +45,7 @@ ACTIVITY_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     "AlbumCreated": _row("created", "title"),
     "AlbumSyncRequested": _row("sync requested", "folder_id"),
     "AlbumSyncFinished": _row("photos updated", "photo_count"),
-    "AlbumShared": _row("shared", "expires_at", "allow_download"),
+    "AlbumShared": _row("shared", "expires_at", "allow_download", "watermark"),
     "AlbumCommentAdded": _row("commented", "photo_id", "author", "text"),
     "AlbumShareRevoked": _row("share revoked"),
     "AlbumSelectionSubmitted": _row("submit"),

@@ -116,12 +116,13 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     ),
     "AlbumShared": (
         "UPDATE read.albums SET status = 'shared', share_expires_at = $2, allow_download = $3,"
-        " share_nonce = $4 WHERE album_id = $1",
+        " share_nonce = $4, watermark = $5 WHERE album_id = $1",
         lambda e: (
             e.aggregate_id,
             _when(e.data["expires_at"]),
             e.data["allow_download"],
             e.data.get("nonce"),
+            e.data.get("watermark", False),
         ),
     ),
     "AlbumPhotoSelected": (
@@ -142,7 +143,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     ),
     "AlbumShareRevoked": (
         "UPDATE read.albums SET share_expires_at = NULL, allow_download = false,"
-        " share_nonce = NULL WHERE album_id = $1",
+        " share_nonce = NULL, watermark = false WHERE album_id = $1",
         lambda e: (e.aggregate_id,),
     ),
     "AlbumPhotoRated": (
@@ -201,7 +202,8 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
 
 class AlbumsProjection(StatementProjection):
     name: ClassVar[str] = "albums"
-    schema_version: ClassVar[int] = 3  # 2: created_by and share_nonce; 3: ratings per guest
+    # 2: created_by, share_nonce; 3: ratings per guest; 4: the link's watermark switch
+    schema_version: ClassVar[int] = 4
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic, FOLDER_SYNC_PROGRESS)
     tables: ClassVar[tuple[str, ...]] = ("read.albums", "read.album_photos", "read.album_comments")
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ALBUM_STATEMENTS
@@ -231,6 +233,7 @@ class AlbumsProjection(StatementProjection):
                 sync_total bigint,
                 share_expires_at timestamptz,
                 allow_download boolean NOT NULL DEFAULT false,
+                watermark boolean NOT NULL DEFAULT false,
                 share_nonce text,
                 created_by text,
                 created_at timestamptz NOT NULL,

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from broker.envelope import Envelope
 from broker.topics import ORGS
@@ -31,18 +32,31 @@ def _renamed(row: Row | None, event: Envelope) -> Row:
     return {**row, "name": event.data["name"]}
 
 
+def _watermark_set(row: Row | None, event: Envelope) -> Row:
+    assert row is not None, f"a watermark before OrganizationCreated for {event.aggregate_id}"
+    return {**row, "watermark": orjson.dumps(event.data["watermark"]).decode()}
+
+
+def _watermark_removed(row: Row | None, event: Envelope) -> Row:
+    assert row is not None, f"a watermark before OrganizationCreated for {event.aggregate_id}"
+    return {**row, "watermark": None}
+
+
 HANDLERS: dict[str, Callable[[Row | None, Envelope], Row]] = {
     "OrganizationCreated": _created,
     "OrganizationRenamed": _renamed,
+    "OrganizationWatermarkSet": _watermark_set,
+    "OrganizationWatermarkRemoved": _watermark_removed,
 }
 
-COLUMNS = ("org_id", "name", "created_by", "created_at", "updated_at", "version")
+COLUMNS = ("org_id", "name", "created_by", "created_at", "updated_at", "version", "watermark")
 
 
 class OrgsProjection(Projection):
     name: ClassVar[str] = "orgs"
     topics: ClassVar[tuple[str, ...]] = (ORGS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.orgs",)
+    schema_version: ClassVar[int] = 2  # 2: watermark
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:
         await conn.execute(
@@ -54,7 +68,8 @@ class OrgsProjection(Projection):
                 created_by text,
                 created_at timestamptz NOT NULL,
                 updated_at timestamptz NOT NULL,
-                version bigint NOT NULL
+                version bigint NOT NULL,
+                watermark jsonb
             );
             CREATE INDEX IF NOT EXISTS orgs_created_idx ON read.orgs (created_at, org_id);
             """
@@ -65,7 +80,11 @@ class OrgsProjection(Projection):
         ids = list({e.aggregate_id for e in events})
         rows: dict[UUID, Row] = {
             r["org_id"]: dict(r)
-            for r in await conn.fetch("SELECT * FROM read.orgs WHERE org_id = ANY($1)", ids)
+            for r in await conn.fetch(
+                f"SELECT {', '.join(COLUMNS[:-1])}, watermark::text FROM read.orgs"
+                " WHERE org_id = ANY($1)",
+                ids,
+            )
         }
         for event in events:
             handler = HANDLERS.get(event.type)
@@ -76,18 +95,20 @@ class OrgsProjection(Projection):
                 continue
             row["updated_at"] = event.occurred_at
             row["version"] = event.version
+            row.setdefault("watermark", None)
             rows[event.aggregate_id] = row
         if not rows:
             return
         columns = [[row[c] for row in rows.values()] for c in COLUMNS]
         await conn.execute(
             """
-            INSERT INTO read.orgs (org_id, name, created_by, created_at, updated_at, version)
+            INSERT INTO read.orgs
+                (org_id, name, created_by, created_at, updated_at, version, watermark)
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-                                 $5::timestamptz[], $6::bigint[])
+                                 $5::timestamptz[], $6::bigint[], $7::jsonb[])
             ON CONFLICT (org_id) DO UPDATE SET
                 name = EXCLUDED.name, updated_at = EXCLUDED.updated_at,
-                version = EXCLUDED.version
+                version = EXCLUDED.version, watermark = EXCLUDED.watermark
             WHERE read.orgs.version < EXCLUDED.version
             """,
             *columns,

@@ -39,6 +39,11 @@ class Share(BaseModel):
         default=None, description="When the link stops opening the album; in the past: 422."
     )
     allow_download: bool = False
+    watermark: bool = Field(
+        default=False,
+        description="The client's previews carry the studio's watermark "
+        "(PUT /api/orgs/{org_id}/watermark); members always see clean ones.",
+    )
 
 
 class ProcStatus(BaseModel):
@@ -78,6 +83,7 @@ class ShareLink(BaseModel):
     active: bool = Field(description="Whether a link opens the album now (not revoked).")
     expires_at: datetime | None
     allow_download: bool
+    watermark: bool = Field(description="Whether the client's previews carry the watermark.")
 
 
 class AlbumView(BaseModel):

@@ -26,7 +26,7 @@ from queries.routing import Endpoint, json
 ALBUM_COLUMNS = (
     "album_id, org_id, title, status, tags, client_name, client_email, folder_id, photo_count,"
     " selection_count, selection_limit, comment_count, version, created_at, updated_at,"
-    " sync_processed, sync_total, share_nonce, share_expires_at, allow_download"
+    " sync_processed, sync_total, share_nonce, share_expires_at, allow_download, watermark"
 )
 PHOTO_COLUMNS = (
     "photo_id, file_id, name, cardinality(picked_by) > 0 AS selected, rating, color, ratings,"
@@ -81,6 +81,7 @@ def album_view(row: asyncpg.Record) -> dict[str, Any]:
         "active": row["share_nonce"] is not None,
         "expires_at": row["share_expires_at"],
         "allow_download": row["allow_download"],
+        "watermark": row["watermark"],
     }
     return view
 

@@ -59,7 +59,12 @@ def album_command_endpoints(
         album_id, actor = await target(request)
         body = await read_body(request, Share, max_body)
         shared = await albums.share(
-            album_id, body.expires_at, body.allow_download, actor, if_match(request)
+            album_id,
+            body.expires_at,
+            body.allow_download,
+            actor,
+            if_match(request),
+            watermark=body.watermark,
         )
         return answer(shared.written, share_token=shared.share_token)
 

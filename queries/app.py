@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from domains.errors import DomainError
+from domains.watermark import PNG_KIND
 from infra.outages import OUTAGES
 from queries.albums import album_endpoints
 from queries.audit import audit_endpoints
@@ -47,6 +48,7 @@ from queries.routing import Endpoint, routes
 from queries.staleness import MarkStale, StaleAggregates
 from queries.storage import LocationCheck, storage_endpoints
 from queries.streams import LiveParts, stream_endpoints
+from queries.watermarks import WatermarkCommandsPort, watermark_endpoints
 from queries.web_pages import WebPages
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class ApiParts:
     """Thumbnails, previews, originals and ZIPs; None serves no image routes."""
     live: LiveParts | None = None
     """The live event streams (Server-Sent Events); None serves no stream routes."""
+    watermarks: WatermarkCommandsPort | None = None
+    """The studio's watermark routes (they keep PNGs in ``images.store``)."""
 
 
 def build_app(parts: ApiParts) -> ASGIApp:
@@ -113,6 +117,17 @@ def build_app(parts: ApiParts) -> ASGIApp:
             else []
         ),
         *(stream_endpoints(parts.live, parts.albums, parts.history) if parts.live else []),
+        *(
+            watermark_endpoints(
+                parts.watermarks,
+                parts.images.store,
+                PNG_KIND,
+                parts.max_body_bytes,
+                parts.history,
+            )
+            if parts.watermarks and parts.images
+            else []
+        ),
     ]
     metrics = Metrics()
     endpoints += metrics_endpoints(

@@ -24,9 +24,8 @@ def _field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, st
     ]
 
 
-async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
-    """Parse the JSON body strictly: 413 past ``max_bytes``, 400 if not JSON, 422 naming bad
-    fields (types are not coerced: ``"yes"`` is not a boolean)."""
+async def read_bytes(request: Request, max_bytes: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to pass ``max_bytes``."""
     declared = request.headers.get("content-length")
     # isascii: "²" passes str.isdigit but not int()
     if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
@@ -38,7 +37,13 @@ async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
         if size > max_bytes:
             raise _too_large(max_bytes)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_body(request: Request, model: type[M], max_bytes: int) -> M:
+    """Parse the JSON body strictly: 413 past ``max_bytes``, 400 if not JSON, 422 naming bad
+    fields (types are not coerced: ``"yes"`` is not a boolean)."""
+    raw = await read_bytes(request, max_bytes)
     if not raw.strip():
         if not body_required(model):  # the document marks such a body optional: {} it is
             return model.model_validate_json(b"{}", strict=True)

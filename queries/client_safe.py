@@ -17,7 +17,7 @@ SHARE_FIELDS: dict[str, tuple[str, ...] | None] = {
     "AlbumPhotosAdded": ("photos",),
     "AlbumPhotosRemoved": ("photo_ids",),
     "AlbumSyncFinished": ("state", "photo_count"),
-    "AlbumShared": ("expires_at", "allow_download"),
+    "AlbumShared": ("expires_at", "allow_download", "watermark"),
     "AlbumShareRevoked": (),
     "AlbumPhotoSelected": ("photo_id", "guest"),
     "AlbumPhotoDeselected": ("photo_id", "guest"),

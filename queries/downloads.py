@@ -173,7 +173,13 @@ def picture_endpoints(
     """Images for members and share links, and the share link's ZIP download."""
     return [
         *image_endpoints(
-            pool, parts.store, parts.originals, albums, parts.record_download, history
+            pool,
+            parts.store,
+            parts.originals,
+            albums,
+            parts.record_download,
+            history,
+            parts.watermarked,
         ),
         *download_endpoints(pool, parts.originals, albums, parts.record_download),
     ]

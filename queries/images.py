@@ -54,6 +54,7 @@ from queries.image_answers import (
 from queries.ports import AlbumCommandsPort, EventHistoryPort, OpenedShareResult
 from queries.problems import Problem, not_found
 from queries.routing import Endpoint, Handler
+from queries.watermarked import WatermarkedPreviews, studio_watermark, watermarked_answer
 
 
 class ShareAccess:
@@ -85,6 +86,7 @@ def image_endpoints(
     albums: AlbumCommandsPort,
     record_download: RecordDownload,
     history: EventHistoryPort | None = None,
+    watermarked: WatermarkedPreviews | None = None,
 ) -> list[Endpoint]:
     callers = Callers(history)
     share = ShareAccess(albums, pool)
@@ -130,6 +132,10 @@ def image_endpoints(
             query = read_query(request, ImageQuery)
             link = await share.link(request)
             ref = await share.photo(request, link.album_id)
+            if kind == PREVIEW and link.watermark and watermarked is not None:
+                watermark = await studio_watermark(pool, link.org_id)
+                if watermark is not None:
+                    return await watermarked_answer(request, watermarked, ref, watermark, query)
             return await rendition_answer(
                 request, store, ref, kind, cache_control(query, ref.checksum, public=True)
             )
@@ -237,3 +243,5 @@ class ImageParts:
     store: RenditionStore
     originals: Originals
     record_download: RecordDownload
+    watermarked: WatermarkedPreviews | None = None
+    """Client previews of watermarked links; None serves them clean."""

@@ -87,6 +87,11 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
             parameters.append(CONSISTENCY_PARAMETER)
         if parameters:
             operation["parameters"] = parameters
+        if e.request_content:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {m: {"schema": dict(s)} for m, s in e.request_content.items()},
+            }
         if e.body is not None:
             operation["requestBody"] = {
                 "required": body_required(e.body),

@@ -50,12 +50,25 @@ class Joined(OrgWritten):
     role: Role
 
 
+class OrgWatermark(BaseModel):
+    text: str | None
+    image_id: str | None = Field(
+        description="GET /api/orgs/{org_id}/watermark/images/{image_id} shows it."
+    )
+    position: str
+    opacity: float
+    scale: float
+
+
 class OrgView(BaseModel):
     org_id: UUID
     name: str
     version: int
     created_at: datetime
     updated_at: datetime
+    watermark: OrgWatermark | None = Field(
+        description="What client previews of links shared with watermark on carry."
+    )
 
 
 class Member(BaseModel):

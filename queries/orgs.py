@@ -8,9 +8,11 @@ and check the caller's role there; send ``X-Consistency-Token`` to read your own
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +26,13 @@ from queries.ports import EventHistoryPort, OrgCommandsPort
 from queries.problems import not_found
 from queries.routing import Endpoint, json
 
-ORG_COLUMNS = "org_id, name, version, created_at, updated_at"
+ORG_COLUMNS = "org_id, name, version, created_at, updated_at, watermark::text"
+
+
+def org_view(row: asyncpg.Record) -> dict[str, Any]:
+    view = dict(row)
+    view["watermark"] = orjson.loads(row["watermark"]) if row["watermark"] else None
+    return view
 
 
 ORGS_IN_ORDER = SortKey(("created_at", "org_id"), (datetime, UUID))
@@ -64,7 +72,7 @@ def org_endpoints(
             )
         if row is None:
             raise not_found(f"Organization {org_id} was not found")
-        return json(dict(row), headers={"ETag": f'"{row["version"]}"'})
+        return json(org_view(row), headers={"ETag": f'"{row["version"]}"'})
 
     async def list_orgs(request: Request) -> Response:
         query = read_query(request, PageQuery)
@@ -79,7 +87,7 @@ def org_endpoints(
                 *after,
                 query.limit + 1,
             )
-        return json(ORGS_IN_ORDER.page([dict(r) for r in rows], query.limit))
+        return json(ORGS_IN_ORDER.page([org_view(r) for r in rows], query.limit))
 
     write_errors = (400, 401, 403, 404, 409, 413, 422)
     read_errors = (400, 401, 403, 404, 409, 422)

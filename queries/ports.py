@@ -166,10 +166,16 @@ class OpenedShareResult(Protocol):
     def album_id(self) -> UUID: ...
 
     @property
+    def org_id(self) -> UUID: ...
+
+    @property
     def expires_at(self) -> datetime | None: ...
 
     @property
     def allow_download(self) -> bool: ...
+
+    @property
+    def watermark(self) -> bool: ...
 
 
 class AlbumCommandsPort(Protocol):
@@ -189,6 +195,7 @@ class AlbumCommandsPort(Protocol):
         allow_download: bool,
         member: Member,
         expected_version: int | None = None,
+        watermark: bool = False,
     ) -> ShareResult: ...
 
     async def revoke_share(

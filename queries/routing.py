@@ -33,7 +33,8 @@ class Endpoint:
 
     ``errors`` lists the statuses only this route answers (403 for a role, 409 for a workflow
     rule...); the ones every route of its kind answers are added by ``openapi``. ``content``
-    documents a 2xx body that is not JSON (media type -> JSON schema of the text), and
+    documents a 2xx body that is not JSON (media type -> JSON schema of the text),
+    ``request_content`` a request body that is not JSON (an upload), and
     ``error_bodies`` an error status whose body is not a problem (health's 503). ``headers``
     are the request headers the route reads (name -> ``{"description", "schema"}``),
     ``response_headers`` those its success answer carries (name -> description).
@@ -53,6 +54,7 @@ class Endpoint:
     errors: Sequence[int] = field(default=(400, 404, 422))
     operation_id: str | None = None
     content: Mapping[str, JsonSchema] = field(default_factory=dict)
+    request_content: Mapping[str, JsonSchema] = field(default_factory=dict)
     error_bodies: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     path_params: Mapping[str, JsonSchema] = field(default_factory=dict)
     headers: Mapping[str, JsonSchema] = field(default_factory=dict)

@@ -69,6 +69,7 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             "active": True,
             "expires_at": link.expires_at,
             "allow_download": link.allow_download,
+            "watermark": link.watermark,
         }
         photos = await photos_page(pool, request, album_id, guest_name(request))
         return json({"album": view, "photos": photos})
