@@ -282,6 +282,9 @@ async def serve_api(platform: Platform) -> None:
                         platform.redis, settings.namespace, settings.user_rate_limit, per_minute
                     ),
                     settings.consistency_wait_seconds,
+                    RedisRateLimit(
+                        platform.redis, settings.namespace, settings.image_rate_limit, per_minute
+                    ),
                 ),
                 auth_rate_limit=RedisRateLimit(
                     platform.redis, settings.namespace, settings.auth_rate_limit, per_minute

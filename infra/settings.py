@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     sender_retry_max_seconds: float = Field(default=60.0, gt=0)
     auth_rate_limit: int = Field(default=30, ge=1, description="Auth requests per IP a minute.")
     user_rate_limit: int = Field(default=1200, ge=1, description="Requests per user a minute.")
+    image_rate_limit: int = Field(
+        default=12000,
+        ge=1,
+        description="Thumbnail, preview and original GETs per user a minute (their own budget).",
+    )
     instance: str = Field(default="", description="Names this process in heartbeats.")
 
     trusted_proxies: str = Field(

@@ -103,15 +103,22 @@ class BearerAuthenticator:
         pool: asyncpg.Pool,
         per_user: RateLimit,
         consistency_wait_seconds: float,
+        images: RateLimit | None = None,
     ) -> None:
         self._tokens = tokens
         self._revocations = revocations
         self._pool = pool
-        self._per_user = per_user
+        # A gallery's grid asks for a thumbnail per photo: images have their own, larger budget
+        # so that scrolling a 15,000-photo album never spends the budget of the user's commands.
+        self._limits = {"user": per_user, "images": images or per_user}
         self._wait = consistency_wait_seconds
 
     async def authenticate(
-        self, request: Request, history: EventHistoryPort | None, with_roles: bool = True
+        self,
+        request: Request,
+        history: EventHistoryPort | None,
+        with_roles: bool = True,
+        bucket: str = "user",
     ) -> Principal:
         """The caller, once its consistency token (if any) is waited for, if it may be."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -122,7 +129,7 @@ class BearerAuthenticator:
             raise unauthenticated("The access token is invalid or expired")
         revoked, _ = await asyncio.gather(  # two Redis round trips, side by side
             self._revocations.is_revoked(claims.user_id, claims.session_id),
-            self._per_user.hit(f"user:{claims.user_id}"),
+            self._limits[bucket].hit(f"{bucket}:{claims.user_id}"),
         )
         if revoked:
             raise unauthenticated("This session was revoked; sign in again")
@@ -183,10 +190,12 @@ class Callers:
     """The route modules' way to ask who is calling; one per module, sharing the write model
     that decides which consistency tokens a caller may wait for."""
 
-    def __init__(self, history: EventHistoryPort | None) -> None:
+    def __init__(self, history: EventHistoryPort | None, bucket: str = "user") -> None:
         # None only where no write model is at hand (a document built offline): then no
         # consistency token is waited for.
         self._history = history
+        self._bucket = bucket
+        """The rate limit the module's routes count against: ``user`` or ``images``."""
 
     async def principal(self, request: Request, roles: bool = True) -> Principal:
         """The caller, authenticated once per request.
@@ -202,7 +211,9 @@ class Callers:
             principal = replace(cached, roles=await authenticator.roles_of(cached.user_id))
         else:
             authenticator = request.app.state.authenticator
-            principal = await authenticator.authenticate(request, self._history, with_roles=roles)
+            principal = await authenticator.authenticate(
+                request, self._history, with_roles=roles, bucket=self._bucket
+            )
         if roles:
             principal = await self._with_new_studio(request, principal)
         request.state.principal = principal

@@ -88,7 +88,7 @@ def image_endpoints(
     history: EventHistoryPort | None = None,
     watermarked: WatermarkedPreviews | None = None,
 ) -> list[Endpoint]:
-    callers = Callers(history)
+    callers = Callers(history, bucket="images")
     share = ShareAccess(albums, pool)
 
     async def member_file(request: Request, query: FileImageQuery) -> FileRef:
