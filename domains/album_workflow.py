@@ -49,9 +49,14 @@ PROC_STATUSES = ("pending", "editing", "edited", "rejected")
 COLORS = ("red", "yellow", "green", "blue", "purple")
 
 
+def commands_allowed(state: str) -> list[str]:
+    """The commands an album in ``state`` accepts (a page shows only these buttons)."""
+    return sorted(c for c, (states, _) in TRANSITIONS.items() if state in states)
+
+
 class NotAllowedNow(RuleBroken):
     def __init__(self, command: str, state: str) -> None:
-        allowed = sorted(c for c, (states, _) in TRANSITIONS.items() if state in states)
+        allowed = commands_allowed(state)
         super().__init__(
             f"'{command}' is not allowed while the album is {state}; "
             f"allowed now: {', '.join(allowed) or 'nothing'}"

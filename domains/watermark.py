@@ -69,6 +69,11 @@ class Watermark:
         return asdict(self)
 
     @property
+    def preview_kind(self) -> str:
+        """The rendition kind of previews made with this watermark."""
+        return f"preview-wm-{self.fingerprint}"
+
+    @property
     def fingerprint(self) -> str:
         """16 hex digits naming what a watermarked preview looks like."""
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))

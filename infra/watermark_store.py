@@ -41,16 +41,12 @@ class WatermarkedPreviews:
         self._store = store
         self._making = asyncio.Semaphore(workers)
 
-    @staticmethod
-    def kind(watermark: Watermark) -> str:
-        return f"{PREVIEW}-wm-{watermark.fingerprint}"
-
     def etag(self, checksum: str, watermark: Watermark) -> str:
-        return self._store.etag(checksum, self.kind(watermark))
+        return self._store.etag(checksum, watermark.preview_kind)
 
     async def read(self, checksum: str, watermark: Watermark) -> bytes | None:
         """The watermarked preview; None while the clean preview is not rendered yet."""
-        kind = self.kind(watermark)
+        kind = watermark.preview_kind
         kept = await self._store.read(checksum, kind)
         if kept is not None:
             return kept

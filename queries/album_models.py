@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domains.album_workflow import STATES
 from queries.paging import PageQuery
+from queries.photo_images import PhotoImages
 from queries.text import Line, Lines
 
 
@@ -99,6 +100,10 @@ class AlbumView(BaseModel):
     selection_limit: int | None
     comment_count: int
     share: ShareLink
+    allowed_commands: list[str] = Field(
+        description="The commands the album's status accepts now (sync, share, submit, "
+        "start_editing, deliver, archive, reopen, ...): show only these."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -127,6 +132,7 @@ class AlbumPhoto(BaseModel):
     )
     comment_count: int
     proc_status: str
+    images: PhotoImages
 
 
 class CommentView(BaseModel):
@@ -157,6 +163,10 @@ class SharedAlbum(BaseModel):
     selection_limit: int | None
     comment_count: int
     share: ShareLink
+    allowed_commands: list[str] = Field(
+        description="What the client may do now: select, rate, comment, submit, "
+        "request_changes, approve."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -16,11 +16,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from domains.album_workflow import commands_allowed
 from domains.policies import Action
 from queries.album_models import ActivityEntry, AlbumPhoto, AlbumQuery, AlbumView, CommentView
 from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_query
 from queries.paging import PageQuery, SortKey
+from queries.photo_images import IMAGE_COLUMNS, ImageLinks, member_links
 from queries.routing import Endpoint, json
 
 ALBUM_COLUMNS = (
@@ -29,8 +31,13 @@ ALBUM_COLUMNS = (
     " sync_processed, sync_total, share_nonce, share_expires_at, allow_download, watermark"
 )
 PHOTO_COLUMNS = (
-    "photo_id, file_id, name, cardinality(picked_by) > 0 AS selected, rating, color, ratings,"
-    " comment_count, proc_status"
+    "p.photo_id, p.file_id, p.name, cardinality(p.picked_by) > 0 AS selected, p.rating,"
+    f" p.color, p.ratings, p.comment_count, p.proc_status, a.folder_id, {IMAGE_COLUMNS}"
+)
+PHOTO_SOURCES = (
+    "read.album_photos p JOIN read.albums a ON a.album_id = p.album_id"
+    " LEFT JOIN read.files f ON f.folder_id = a.folder_id AND f.file_id = p.file_id"
+    " LEFT JOIN read.renditions r ON r.checksum = f.checksum"
 )
 ALBUM_BY_ID = f"SELECT {ALBUM_COLUMNS} FROM read.albums WHERE album_id = $1"
 
@@ -41,12 +48,12 @@ ACTIVITY_IN_ORDER = SortKey(("occurred_at", "event_id"), (datetime, UUID))
 
 # Two statements, not one with an optional cursor: the index range needs a plain condition.
 PHOTOS_FIRST = (
-    f"SELECT {PHOTO_COLUMNS} FROM read.album_photos WHERE album_id = $1 "
-    "ORDER BY name, photo_id LIMIT $2"
+    f"SELECT {PHOTO_COLUMNS} FROM {PHOTO_SOURCES} WHERE p.album_id = $1 "
+    "ORDER BY p.name, p.photo_id LIMIT $2"
 )
 PHOTOS_AFTER = (
-    f"SELECT {PHOTO_COLUMNS} FROM read.album_photos WHERE album_id = $1 "
-    "AND (name, photo_id) > ($2, $3) ORDER BY name, photo_id LIMIT $4"
+    f"SELECT {PHOTO_COLUMNS} FROM {PHOTO_SOURCES} WHERE p.album_id = $1 "
+    "AND (p.name, p.photo_id) > ($2, $3) ORDER BY p.name, p.photo_id LIMIT $4"
 )
 COMMENTS = (
     "SELECT comment_id, photo_id, author, text, created_at FROM read.album_comments "
@@ -83,12 +90,26 @@ def album_view(row: asyncpg.Record) -> dict[str, Any]:
         "allow_download": row["allow_download"],
         "watermark": row["watermark"],
     }
+    view["allowed_commands"] = commands_allowed(row["status"])
     return view
 
 
-def photo_view(row: asyncpg.Record, guest: str | None = None) -> dict[str, Any]:
+PHOTO_FIELDS = (
+    "photo_id",
+    "file_id",
+    "name",
+    "selected",
+    "rating",
+    "color",
+    "comment_count",
+    "proc_status",
+)
+
+
+def photo_view(row: asyncpg.Record, links: ImageLinks, guest: str | None = None) -> dict[str, Any]:
     """A photo row; on a share link, ``rating`` and ``color`` are the calling guest's own."""
-    photo = dict(row)
+    photo = {f: row[f] for f in PHOTO_FIELDS}
+    photo["images"] = links.of(row)
     photo["ratings"] = orjson.loads(row["ratings"])
     if guest is not None:
         own = photo["ratings"].get(guest) or {}
@@ -97,7 +118,11 @@ def photo_view(row: asyncpg.Record, guest: str | None = None) -> dict[str, Any]:
 
 
 async def photos_page(
-    pool: asyncpg.Pool, request: Request, album_id: UUID, guest: str | None = None
+    pool: asyncpg.Pool,
+    request: Request,
+    album_id: UUID,
+    links: ImageLinks,
+    guest: str | None = None,
 ) -> dict[str, Any]:
     query = read_query(request, PageQuery)
     after = BY_NAME.after(query.cursor)
@@ -106,7 +131,7 @@ async def photos_page(
             rows = await conn.fetch(PHOTOS_FIRST, album_id, query.limit + 1)
         else:
             rows = await conn.fetch(PHOTOS_AFTER, album_id, *after, query.limit + 1)
-    return BY_NAME.page([photo_view(r, guest) for r in rows], query.limit)
+    return BY_NAME.page([photo_view(r, links, guest) for r in rows], query.limit)
 
 
 async def comments_page(
@@ -164,7 +189,7 @@ def album_read_endpoints(callers: Callers, pool: asyncpg.Pool) -> list[Endpoint]
 
     async def photos(request: Request) -> Response:
         _, row = await rows.get(request, Action.VIEW)
-        return json(await photos_page(pool, request, row["album_id"]))
+        return json(await photos_page(pool, request, row["album_id"], member_links()))
 
     async def comments(request: Request) -> Response:
         read_query(request, PageQuery)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from commands.rendition_store import rendition_etag
 from infra.cloud.base import ProviderError
 from infra.originals import FolderPlace, Originals
 from infra.rendition_store import MEDIA_TYPE, RenditionStore, rendition_key
@@ -106,9 +107,14 @@ def downloads_off() -> Problem:
     )
 
 
-def cache_control(query: ImageQuery, checksum: str, public: bool) -> str:
+def cache_control(query: ImageQuery, checksum: str, public: bool, kind: str = "") -> str:
+    """Immutable for a year when ``?v=`` names this content: the checksum, its key, or (as
+    the listed photos' URLs carry it) the rendition's ETag value."""
     scope = "public" if public else "private"
-    if query.v is not None and query.v in (checksum, rendition_key(checksum)[:32]):
+    names = {checksum, rendition_key(checksum)[:32]}
+    if kind:
+        names.add(rendition_etag(checksum, kind).strip('"'))
+    if query.v is not None and query.v in names:
         return f"{scope}, max-age={YEAR}, immutable"
     return f"{scope}, no-cache"
 

@@ -114,7 +114,7 @@ def image_endpoints(
             query = read_query(request, FileImageQuery)
             ref = await member_file(request, query)
             return await rendition_answer(
-                request, store, ref, kind, cache_control(query, ref.checksum, public=False)
+                request, store, ref, kind, cache_control(query, ref.checksum, False, kind)
             )
 
         handler.__name__ = f"file_{kind}"
@@ -137,7 +137,7 @@ def image_endpoints(
                 if watermark is not None:
                     return await watermarked_answer(request, watermarked, ref, watermark, query)
             return await rendition_answer(
-                request, store, ref, kind, cache_control(query, ref.checksum, public=True)
+                request, store, ref, kind, cache_control(query, ref.checksum, True, kind)
             )
 
         handler.__name__ = f"shared_{kind}"

@@ -19,16 +19,20 @@ from starlette.responses import Response
 
 from domains.album_actors import Guest
 from domains.album_workflow import COLORS, ShareGone
+from domains.rendition import PREVIEW
 from queries.album_answers import GUEST, GUEST_COMMAND_HEADERS, answer, gone, guest_name, if_match
 from queries.album_models import AlbumWritten, Comment, CommentView, Note, Rating, ShareView
 from queries.album_reads import ALBUM_BY_ID, album_view, comments_page, photos_page
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery
+from queries.photo_images import share_links
 from queries.ports import AlbumCommandsPort
 from queries.problems import not_found
 from queries.routing import Endpoint, Handler, json
+from queries.watermarked import studio_watermark
 
 PRIVATE = ("org_id", "folder_id", "tags", "sync")
+CLIENT_COMMANDS = frozenset({"select", "rate", "comment", "submit", "request_changes", "approve"})
 
 
 def _link_answers(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
@@ -71,7 +75,13 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             "allow_download": link.allow_download,
             "watermark": link.watermark,
         }
-        photos = await photos_page(pool, request, album_id, guest_name(request))
+        view["allowed_commands"] = [c for c in view["allowed_commands"] if c in CLIENT_COMMANDS]
+        watermark = await studio_watermark(pool, link.org_id) if link.watermark else None
+        links = share_links(
+            str(request.path_params["share_token"]),
+            watermark.preview_kind if watermark else PREVIEW,
+        )
+        photos = await photos_page(pool, request, album_id, links, guest_name(request))
         return json({"album": view, "photos": photos})
 
     @_link_answers

@@ -90,6 +90,21 @@ async def test_client_previews_carry_the_watermark_and_members_previews_never(
     by_checksum = await http.get(client_preview, params={"v": "some-old-checksum"})
     assert "no-cache" in by_checksum.headers["cache-control"]
 
+    view = (await http.get(f"/api/share/{token}")).json()
+    listed = next(p for p in view["photos"]["items"] if p["photo_id"] == photo_id)
+    assert listed["images"]["state"] == "ready"
+    by_link = await http.get(listed["images"]["preview"]["url"])
+    assert by_link.content == marked, "the listed preview URL is the watermarked one"
+    assert "immutable" in by_link.headers["cache-control"]
+    assert listed["images"]["preview"]["width"] == ours.size[0]
+    assert view["album"]["allowed_commands"] == ["comment", "rate", "select", "submit"]
+
+    members = await shoot.get(f"/api/albums/{album_id}/photos")
+    own = next(p for p in members["items"] if p["photo_id"] == photo_id)
+    by_member = await http.get(own["images"]["preview"]["url"], headers=shoot.headers)
+    assert by_member.content == clean and "immutable" in by_member.headers["cache-control"]
+    assert "share" in (await shoot.get(f"/api/albums/{album_id}"))["allowed_commands"]
+
     studio = await shoot.get(f"/api/orgs/{shoot.org_id}")
     assert studio["watermark"]["text"] == "© Studio Lumière"
     png = await http.get(
