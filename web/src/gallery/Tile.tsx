@@ -1,0 +1,52 @@
+import { memo } from 'react'
+import type { Photo } from './data'
+import { Stars } from './Stars'
+
+export interface TileProps {
+  photo: Photo
+  index: number
+  mine: boolean
+  canSelect: boolean
+  canRate: boolean
+  onOpen: (photoId: string) => void
+  onPick: (photo: Photo) => void
+  onRate: (photo: Photo, rating: number) => void
+}
+
+/** One photo of the grid: the thumbnail (opens the lightbox), pick, stars, colour, comments. */
+export const Tile = memo(function Tile({ photo, mine, canSelect, canRate, onOpen, onPick, onRate }: TileProps) {
+  const thumb = photo.images.thumbnail
+  const picked = photo.selected
+  const pickLabel = mine ? `Unpick ${photo.name}` : `Pick ${photo.name}`
+  return (
+    <div className={picked ? 'g-tile g-tile--picked' : 'g-tile'} data-photo-id={photo.photo_id}>
+      <button type="button" className="g-tile__open" onClick={() => onOpen(photo.photo_id)} aria-label={`Open ${photo.name}`}>
+        {thumb ? (
+          <img data-testid="thumb" src={thumb.url} width={thumb.width ?? undefined} height={thumb.height ?? undefined} loading="lazy" decoding="async" alt="" />
+        ) : (
+          <span className="g-tile__missing">{photo.images.state === 'failed' ? 'No preview' : 'Preparing…'}</span>
+        )}
+      </button>
+      {photo.color && (
+        <span className={`g-dot g-dot--${photo.color} g-tile__color`} role="img" aria-label={`Colour ${photo.color}`} />
+      )}
+      {photo.comment_count > 0 && (
+        <span className="g-tile__comments" aria-label={`${photo.comment_count} comment${photo.comment_count > 1 ? 's' : ''}`}>
+          <span aria-hidden="true">💬 {photo.comment_count}</span>
+        </span>
+      )}
+      <button
+        type="button"
+        className={mine ? 'g-pick g-pick--mine' : picked ? 'g-pick g-pick--others' : 'g-pick'}
+        aria-pressed={mine}
+        aria-label={pickLabel}
+        title={picked && !mine ? 'Picked by another guest' : pickLabel}
+        disabled={!canSelect}
+        onClick={() => onPick(photo)}
+      >
+        <span aria-hidden="true">{picked ? '♥' : '♡'}</span>
+      </button>
+      <Stars value={photo.rating ?? 0} name={photo.name} disabled={!canRate} onRate={(r) => onRate(photo, r)} />
+    </div>
+  )
+})
