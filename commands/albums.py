@@ -34,11 +34,13 @@ from commands.album_access import (
 )
 from commands.album_upcasting import AlbumMapper
 from commands.group_commit import Batch, GroupCommitter, Written
+from commands.share_links import NoShareLinkCache, ShareLinkCache
 from commands.studio_roles import StudioRoles
 from domains.album import Album, NewAlbum
 from domains.album_actors import Guest, Member
 from domains.errors import DomainError, NotFound
 from domains.policies import Action, require
+from domains.share_link import ShareLinkFacts
 
 __all__ = [
     "AlbumCommands",
@@ -96,12 +98,14 @@ class AlbumCommands:
         link_key: bytes,
         folders: FolderOwners,
         roles: StudioRoles,
+        links: ShareLinkCache | None = None,
     ) -> None:
         self._app = app
         self._committer = committer
         self._link_key = link_key
         self._folders = folders
         self._roles = roles
+        self._links = links or NoShareLinkCache()
         self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves
 
     # The photographer's use cases ------------------------------------------------------------
@@ -139,7 +143,7 @@ class AlbumCommands:
         token = share_token(self._link_key, album_id, nonce)
         token_hash = secret_digest(token.partition(".")[2])
         now = datetime.now(UTC)
-        written = await self._as_member(
+        written = await self._changing_link(
             album_id,
             member,
             expected_version,
@@ -152,7 +156,7 @@ class AlbumCommands:
     async def revoke_share(
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> Written:
-        return await self._as_member(
+        return await self._changing_link(
             album_id, member, expected_version, lambda a: a.revoke_share(member.actor)
         )
 
@@ -202,14 +206,14 @@ class AlbumCommands:
     async def archive(
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> Written:
-        return await self._as_member(
+        return await self._changing_link(
             album_id, member, expected_version, lambda a: a.archive(member.actor)
         )
 
     async def reopen(
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> Written:
-        return await self._as_member(
+        return await self._changing_link(
             album_id, member, expected_version, lambda a: a.reopen(member.actor)
         )
 
@@ -269,14 +273,15 @@ class AlbumCommands:
         photographer just shared sees its expiry and download switch at once.
         """
         album_id, token_hash = parse_share_token(token)
-        album = await asyncio.to_thread(self._load, album_id)
-        album.check_share(token_hash, datetime.now(UTC))
+
+        async def load() -> ShareLinkFacts:
+            album = await asyncio.to_thread(self._load, album_id)
+            return album.share_link()
+
+        link = await self._links.facts(album_id, load)
+        link.open(token_hash, datetime.now(UTC))
         return OpenedShare(
-            album_id,
-            album.org_id,
-            album.share_expires_at,
-            album.allow_download,
-            album.watermark,
+            album_id, link.org_id, link.expires_at, link.allow_download, link.watermark
         )
 
     # The process manager's use case ----------------------------------------------------------
@@ -295,6 +300,15 @@ class AlbumCommands:
             raise NotFound("Folder", folder_id)
 
     # How each kind of actor gets to change an album -----------------------------------------
+
+    async def _changing_link(
+        self, album_id: UUID, member: Member, expected_version: int | None, change: Change
+    ) -> Written:
+        """A member's command that changes whether or how the share link opens the album."""
+        try:
+            return await self._as_member(album_id, member, expected_version, change)
+        finally:  # even a failed write may have been recorded (a lost answer): forget anyway
+            await self._links.forget(album_id)
 
     async def _as_member(
         self, album_id: UUID, member: Member, expected_version: int | None, change: Change

@@ -34,10 +34,9 @@ from domains.album_workflow import (
     TRANSITIONS,
     NotAllowedNow,
     SelectionFull,
-    ShareArchived,
-    ShareExpired,
 )
 from domains.errors import InvalidValue, NotFound, RuleBroken
+from domains.share_link import ShareLinkFacts
 from domains.text import check_text
 
 __all__ = [
@@ -299,18 +298,21 @@ class Album(Aggregate):
             raise NotFound("Photo", photo_id)
         return found
 
-    def check_share(self, token_hash: str, now: datetime) -> None:
-        """The share link opens this album only while it is valid.
+    def share_link(self) -> ShareLinkFacts:
+        """The facts that decide whether a share link opens this album now."""
+        return ShareLinkFacts(
+            album_id=self.id,
+            org_id=self.org_id,
+            token_hash=self.share_token_hash,
+            expires_at=self.share_expires_at,
+            archived=self.state == ARCHIVED,
+            allow_download=self.allow_download,
+            watermark=self.watermark,
+        )
 
-        A wrong or revoked link names nothing (NotFound); a link that was valid says why it is
-        not any more (archived, expired), so the client's page can tell the client.
-        """
-        if self.share_token_hash is None or token_hash != self.share_token_hash:
-            raise NotFound("Album", "share link")
-        if self.state == ARCHIVED:
-            raise ShareArchived()
-        if self.share_expires_at and now >= self.share_expires_at:
-            raise ShareExpired()
+    def check_share(self, token_hash: str, now: datetime) -> None:
+        """NotFound for a wrong or revoked link; ShareGone saying why for a dead one."""
+        self.share_link().open(token_hash, now)
 
     # Photographer's commands -----------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from infra.originals import FolderPlace, Originals
 from infra.rendition_store import RenditionStore, S3RenditionStore, rendition_store
 from infra.revocations import Revocations
 from infra.settings import Settings
+from infra.share_link_cache import RedisShareLinkCache
 from infra.storage_wiring import (
     Locations,
     Sources,
@@ -306,6 +307,7 @@ async def serve_api(platform: Platform) -> None:
                     keys.invitation_key(platform.keys_dir),
                     StorageFolderOwners(platform.apps[FOLDERS.name]),
                     OrganizationStudioRoles(platform.apps[ORGS.name]),
+                    RedisShareLinkCache(platform.redis, settings.namespace),
                 ),
                 check_location=Locations(provider_config(settings)).check,
                 orgs=OrganizationCommands(
@@ -574,7 +576,13 @@ def originals(platform: Platform) -> Originals:
     async def credentials(org_id: UUID, kind: str) -> dict[str, str] | None:
         return await asyncio.to_thread(provider_credentials, providers, org_id, kind)
 
-    return Originals(settings.local_root_paths(), credentials, allowance(settings))
+    return Originals(
+        settings.local_root_paths(),
+        credentials,
+        allowance(settings),
+        drive_api_url=settings.drive_api_url,
+        google_token_uri=settings.google_token_uri,
+    )
 
 
 def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
