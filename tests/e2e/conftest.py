@@ -23,6 +23,8 @@ class Running:
     world: World
     http: httpx.AsyncClient
     google: GoogleStandIn
+    process: subprocess.Popen[bytes]
+    """The platform's process (its memory is measured by some tests)."""
 
     async def account(self) -> Account:
         """A new user, signed in."""
@@ -68,7 +70,7 @@ async def running_platform(
             await eventually(
                 health, lambda status: status == "ok", timeout=90, what="platform healthy"
             )
-            yield Running(world, http, google)
+            yield Running(world, http, google, process)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
