@@ -1,56 +1,63 @@
 /**
- * PLACEHOLDER for the studio portal: everything under `/app/` once signed in (the router in
- * src/app/AppRoutes.tsx renders this lazily; sign-in and sign-up stay there). Declare the
- * portal's pages here as `<Route>`s RELATIVE to `/app`, e.g. `albums/:albumId` for
- * `/app/albums/:albumId` (the path the album mails link to).
+ * The studio portal: everything under `/app/` once signed in (rendered lazily by
+ * src/app/AppRoutes.tsx). Routes are relative to `/app`; `albums/:albumId` is the album page the
+ * album mails link to. The current studio is chosen in the header (src/portal/Layout.tsx).
  */
-import { Link, Route, Routes } from 'react-router'
+import { Link, Navigate, Route, Routes } from 'react-router'
 import { useMe } from '../api/hooks'
-import { useAuth } from '../auth/context'
-import { Button, ProblemMessage, Spinner } from '../ui'
+import { Button, ErrorBoundary, ProblemMessage, Spinner } from '../ui'
+import { AlbumPage } from './AlbumPage'
+import { AlbumsPage } from './AlbumsPage'
+import { FolderPage } from './FolderPage'
+import { FoldersPage } from './FoldersPage'
+import { CreateStudioForm, PortalShell } from './Layout'
+import { MembersPage } from './MembersPage'
+import { SettingsPage } from './SettingsPage'
+import { useStudio } from './studio'
+import './portal.css'
 
 export default function PortalRoutes() {
   return (
-    <>
-      <PortalHeader />
-      <Routes>
-        <Route index element={<StudiosHome />} />
-        <Route
-          path="*"
-          element={
-            <main className="pf-page" role="alert">
-              <h1>Page not found</h1>
-              <p>
-                This studio page does not exist (yet). <Link to="/app">Back to your studios</Link>
-              </p>
-            </main>
-          }
-        />
-      </Routes>
-    </>
+    <PortalShell>
+      <ErrorBoundary>
+        <Routes>
+          <Route index element={<StudiosHome />} />
+          <Route path="albums" element={<NeedsStudio><AlbumsPage /></NeedsStudio>} />
+          <Route path="albums/:albumId" element={<AlbumPage />} />
+          <Route path="folders" element={<NeedsStudio><FoldersPage /></NeedsStudio>} />
+          <Route path="folders/:folderId" element={<FolderPage />} />
+          <Route path="members" element={<NeedsStudio><MembersPage /></NeedsStudio>} />
+          <Route path="settings" element={<NeedsStudio><SettingsPage /></NeedsStudio>} />
+          <Route
+            path="*"
+            element={
+              <main className="pf-page" role="alert">
+                <h1>Page not found</h1>
+                <p>
+                  This studio page does not exist. <Link to="/app">Back to your studios</Link>
+                </p>
+              </main>
+            }
+          />
+        </Routes>
+      </ErrorBoundary>
+    </PortalShell>
   )
 }
 
-function PortalHeader() {
-  const { signOut } = useAuth()
+/** Pages of one studio: wait for the user's studios; with none, offer to create one. */
+function NeedsStudio({ children }: { children: React.ReactNode }) {
   const me = useMe()
-  return (
-    <header className="pf-topbar">
-      <Link className="pf-brand" to="/app">
-        PhotoFlow
-      </Link>
-      <span>
-        {me.data && <span className="pf-who">{me.data.name} </span>}
-        <Button variant="secondary" onClick={() => void signOut()}>
-          Sign out
-        </Button>
-      </span>
-    </header>
-  )
+  const { studio } = useStudio()
+  if (me.isPending) return <main className="pf-page"><Spinner label="Loading your studios" /></main>
+  if (me.error) return <main className="pf-page"><ProblemMessage error={me.error} /></main>
+  if (!studio) return <Navigate to="/app" replace />
+  return <>{children}</>
 }
 
 function StudiosHome() {
   const me = useMe()
+  const { choose } = useStudio()
   return (
     <main className="pf-page pf-stack">
       <h1>Your studios</h1>
@@ -62,18 +69,30 @@ function StudiosHome() {
           </Button>
         </ProblemMessage>
       )}
-      {me.data &&
-        (me.data.orgs.length === 0 ? (
-          <p>Signed in as {me.data.email}. You are not in a studio yet: create one, or accept an invitation.</p>
-        ) : (
-          <ul>
-            {me.data.orgs.map((org) => (
-              <li key={org.org_id}>
-                {org.name} <small>({org.role})</small>
-              </li>
-            ))}
-          </ul>
-        ))}
+      {me.data && (
+        <>
+          <p>
+            Signed in as {me.data.email}.
+            {me.data.orgs.length === 0 && ' You are not in a studio yet: create one, or accept an invitation.'}
+          </p>
+          {me.data.orgs.length > 0 && (
+            <ul className="pf-cards">
+              {me.data.orgs.map((org) => (
+                <li key={org.org_id} className="pf-card">
+                  <Link to="/app/albums" onClick={() => choose(org.org_id)} className="pf-card__title">
+                    {org.name}
+                  </Link>
+                  <span className="pf-badge">{org.role}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          <section className="pf-panel" aria-labelledby="new-studio">
+            <h2 id="new-studio">Create a studio</h2>
+            <CreateStudioForm />
+          </section>
+        </>
+      )}
     </main>
   )
 }
