@@ -71,8 +71,16 @@ test: up web chromium
 test-unit: venv
 	$(PY) -m pytest tests/unit
 
-bench: up
-	$(PY) -m bench
+# `make bench` runs them all; `make bench gallery serving` only those named.
+BENCHMARKS := commands relay rebuild freshness storage signin albums renditions serving stream \
+	audit gallery
+.PHONY: $(BENCHMARKS)
+
+bench: up web chromium
+	$(PY) -m bench $(filter $(BENCHMARKS),$(MAKECMDGOALS))
+
+$(BENCHMARKS):
+	@:
 
 lint: venv
 	$(PY) -m ruff check .

@@ -16,6 +16,7 @@ from bench import (
     audit,
     commands,
     freshness,
+    gallery,
     rebuild,
     relay,
     renditions,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     serving.NAME: serving.run,
     stream.NAME: stream.run,
     audit.NAME: audit.run,
+    gallery.NAME: gallery.run,
 }
 
 
