@@ -118,7 +118,8 @@ class AlbumPhoto(BaseModel):
     photo_id: UUID
     file_id: str
     name: str
-    selected: bool
+    selected: bool = Field(description="Picked by at least one guest.")
+    picked_by: list[str] = Field(description="The guests (X-Guest names) who picked it.")
     rating: int | None = Field(
         description="For members: the highest rating any guest gave; on a share link: the "
         "calling guest's (X-Guest) own rating."

@@ -31,7 +31,8 @@ ALBUM_COLUMNS = (
     " sync_processed, sync_total, share_nonce, share_expires_at, allow_download, watermark"
 )
 PHOTO_COLUMNS = (
-    "p.photo_id, p.file_id, p.name, cardinality(p.picked_by) > 0 AS selected, p.rating,"
+    "p.photo_id, p.file_id, p.name, cardinality(p.picked_by) > 0 AS selected, p.picked_by,"
+    " p.rating,"
     f" p.color, p.ratings, p.comment_count, p.proc_status, a.folder_id, {IMAGE_COLUMNS}"
 )
 PHOTO_SOURCES = (
@@ -99,6 +100,7 @@ PHOTO_FIELDS = (
     "file_id",
     "name",
     "selected",
+    "picked_by",
     "rating",
     "color",
     "comment_count",

@@ -202,6 +202,17 @@ async def test_the_selection_limit_holds_under_concurrent_clicks(running: Runnin
     last = max((a.json() for a in answers if a.status_code == 200), key=lambda b: b["version"])
     studio.headers["X-Consistency-Token"] = last["consistency_token"]
     assert (await studio.get(f"/api/albums/{album_id}"))["selection_count"] == 4
+    expected = {
+        p["photo_id"]: [f"guest-{i % 3}"]
+        for i, (p, a) in enumerate(zip(photos, answers, strict=True))
+        if a.status_code == 200
+    }
+
+    async def pickers() -> dict[str, list[str]]:
+        items = (await running.http.get(f"/api/share/{token}")).json()["photos"]["items"]
+        return {p["photo_id"]: p["picked_by"] for p in items if p["picked_by"]}
+
+    await eventually(pickers, lambda found: found == expected, timeout=10, what="who picked what")
 
 
 async def test_a_share_link_opens_only_its_album_while_valid(running: Running) -> None:
