@@ -60,11 +60,15 @@ class DriveClient:
 
     async def call(self, request: Any) -> dict[str, Any]:
         """Execute a request in a worker thread, backing off and retrying what may pass later."""
+        answer: dict[str, Any] = await self.execute(request)
+        return answer
+
+    async def execute(self, request: Any) -> Any:
+        """What ``call`` does, for any request: a media request (``get_media``) answers bytes."""
         retry = 0
         while True:
             try:
-                answer: dict[str, Any] = await asyncio.to_thread(request.execute, num_retries=0)
-                return answer
+                return await asyncio.to_thread(request.execute, num_retries=0)
             except HttpError as error:
                 reason, retryable = _judge(error)
                 status: int | None = int(error.resp.status)

@@ -100,14 +100,14 @@ class GoogleDriveProvider:
 
     async def pages(self, location: str) -> AsyncIterator[list[FileInfo]]:
         folder = self.check_location(location)
-        client = await self._client()
+        client = await self.client()
         await client.check_folder(folder)
         async for page in client.walk(Walk(FolderTree(folder))):
             yield page
 
     async def start_cursor(self, location: str) -> str | None:
         self.check_location(location)
-        client = await self._client()
+        client = await self.client()
         answer = await client.call(
             client.service.changes().getStartPageToken(supportsAllDrives=True)
         )
@@ -125,7 +125,7 @@ class GoogleDriveProvider:
         ignores ids it does not know.
         """
         folder = self.check_location(location)
-        client = await self._client()
+        client = await self.client()
         tree = FolderTree(folder)
         async for _ in client.walk(Walk(tree, folders_only=True)):
             pass
@@ -150,8 +150,9 @@ class GoogleDriveProvider:
                 next_cursor=None if token else str(answer["newStartPageToken"]),
             )
 
-    async def _client(self) -> DriveClient:
-        """A client of its own for each listing: an httplib2 connection is not thread-safe."""
+    async def client(self) -> DriveClient:
+        """A client of its own for each listing or read (``infra.originals``): an httplib2
+        connection is not thread-safe."""
         http = AuthorizedHttp(self.credentials, http=httplib2.Http(timeout=self.timeout))
         service = await asyncio.to_thread(
             build,

@@ -1,16 +1,19 @@
 """A small Drive v3 server of our own, for the real Google client library to talk to.
 
 It serves what the Drive provider calls (files.list, files.get, changes.getStartPageToken,
-changes.list) and Google's OAuth token endpoint, so both ``google-auth`` flows run for real: a
-service account's signed JWT is verified, a refresh token is checked, and API requests need
-the bearer token handed out. Tests mutate the contents (``server.store``), make the next
-requests fail (``fail_next``) and read what the client asked (``calls``).
+changes.list), a file's bytes (files.get with ``alt=media``, honouring ``Range``: 206 with
+``Content-Range``, 416 when no byte of the range exists) and Google's OAuth token endpoint,
+so both ``google-auth`` flows run for real: a service account's signed JWT is verified, a
+refresh token is checked, and API requests need the bearer token handed out. Tests mutate
+the contents (``server.store``), make the next requests fail (``fail_next``) and read what
+the client asked (``calls``).
 
 Usage::
 
     with drive_server() as drive:
         top = drive.store.add_folder("Wedding")
         drive.store.add_images(2500, parent=top)
+        photo = drive.store.add_file("a.jpg", top, content=jpeg_bytes)  # served by alt=media
         provider = GoogleDriveProvider(drive.service_account(), api_url=drive.api_endpoint)
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -58,6 +62,9 @@ REASONS = {
 }
 
 
+BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
 @dataclass(frozen=True)
 class Call:
     """One request as the server saw it: what the client asked, and what it was answered."""
@@ -66,6 +73,16 @@ class Call:
     path: str
     params: dict[str, str]
     status: int
+    range: str | None = None
+    """The ``Range`` header of a media request, as sent."""
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file's bytes (or a range of them), answered as they are rather than as JSON."""
+
+    data: bytes
+    headers: dict[str, str]
 
 
 class DriveServer:
@@ -136,7 +153,7 @@ class DriveServer:
             status, payload = 404, _error(404, "notFound", f"no route {path}")
         else:
             status, payload = self._api(path.removeprefix(API), params, headers)
-        self.calls.append(Call(method, path, params, status))
+        self.calls.append(Call(method, path, params, status, headers.get("range")))
         return status, payload
 
     def _api(self, route: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
@@ -150,6 +167,8 @@ class DriveServer:
         if not known:
             return 401, _error(401, "authError", "Request had invalid authentication credentials.")
         try:
+            if params.get("alt") == "media" and route.startswith("files/"):
+                return self._media(route.removeprefix("files/"), headers.get("range"))
             payload = self._route(route, params)
         except QueryError as error:
             return 400, _error(400, "invalid", str(error))
@@ -182,6 +201,29 @@ class DriveServer:
             follow = {"nextPageToken": str(end)} if more else {"newStartPageToken": str(end)}
             return {"kind": "drive#changeList", "changes": entries, **follow}
         raise KeyError(route)
+
+    def _media(self, file_id: str, wanted: str | None) -> tuple[int, Any]:
+        """The file's bytes: all of them (200), one range (206), or 416 past the end."""
+        with self.store.lock:
+            item = self.store.items[file_id]  # KeyError: 404
+            if "size" not in item:
+                message = "Only files with binary content can be downloaded."
+                return 403, _error(403, "fileNotDownloadable", message)
+            data = self.store.content(file_id)
+        size = len(data)
+        found = BYTE_RANGE.fullmatch(wanted.strip()) if wanted else None
+        if found is None or found.groups() == ("", ""):  # no Range, or one we ignore
+            return 200, Media(data, {"Content-Type": item["mimeType"]})
+        first, last = found.groups()
+        if first:
+            start, end = int(first), min(size - 1, int(last) if last else size - 1)
+        else:  # bytes=-N: the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        if start >= size or start > end:
+            payload = _error(416, "requestedRangeNotSatisfiable", "Request range not satisfiable")
+            return 416, Media(orjson.dumps(payload), {"Content-Range": f"bytes */{size}"})
+        headers = {"Content-Type": item["mimeType"], "Content-Range": f"bytes {start}-{end}/{size}"}
+        return 206, Media(data[start : end + 1], headers)
 
     def _token(self, form: dict[str, list[str]]) -> tuple[int, Any]:
         field = {name: values[0] for name, values in form.items()}
@@ -237,9 +279,15 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         drive = cast(_Server, self.server).drive
         status, payload = drive.answer(self.command, url.path, params, body, headers)
-        data = orjson.dumps(payload)
+        if isinstance(payload, Media):
+            data, extra = payload.data, payload.headers
+        else:
+            data, extra = orjson.dumps(payload), {}
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        if "Content-Type" not in extra:
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

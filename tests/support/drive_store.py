@@ -30,6 +30,8 @@ class DriveStore:
         self.items: dict[str, Item] = {}
         self.children: dict[str, list[str]] = {}
         self.log: list[str] = []
+        self.contents: dict[str, bytes] = {}
+        """Bytes given to files; any other file's bytes are made up from its id and size."""
         self._ids = itertools.count(1)
         self._clock = itertools.count(1)
         self.items[ROOT] = self._resource(ROOT, "My Drive", FOLDER, None)
@@ -50,11 +52,18 @@ class DriveStore:
         height: int | None = 4000,
         taken: str | None = "2024:05:01 10:00:00",
         rotation: int | None = None,
+        content: bytes | None = None,
     ) -> str:
-        """One file; ``taken`` is EXIF-style, as Drive reports ``imageMediaMetadata.time``."""
+        """One file; ``taken`` is EXIF-style, as Drive reports ``imageMediaMetadata.time``.
+
+        With ``content`` the file holds those bytes (its ``size`` and ``md5Checksum`` follow
+        them); without, ``size`` made-up bytes are served.
+        """
         with self.lock:
             item = self._resource(self._new_id(), name, mime_type, parent)
             item.update(size=str(size), md5Checksum=_md5(item["id"], 1))
+            if content is not None:
+                self._hold(item, content)
             if mime_type.startswith("image/"):
                 meta = {"width": width, "height": height, "time": taken, "rotation": rotation}
                 item["imageMediaMetadata"] = {k: v for k, v in meta.items() if v is not None}
@@ -99,6 +108,14 @@ class DriveStore:
             item.update(version=str(version), md5Checksum=_md5(file_id, version))
             self._touch(item)
 
+    def set_content(self, file_id: str, content: bytes) -> None:
+        """New bytes for a file: a new version, size and checksum, as an upload makes."""
+        with self.lock:
+            item = self.items[file_id]
+            item["version"] = str(int(item["version"]) + 1)
+            self._hold(item, content)
+            self._touch(item)
+
     def rename(self, item_id: str, name: str) -> None:
         with self.lock:
             item = self.items[item_id]
@@ -128,6 +145,7 @@ class DriveStore:
             self._unlink(self.items[item_id])
             for gone in [item_id, *self._below(item_id)]:
                 self.items.pop(gone, None)
+                self.contents.pop(gone, None)
                 self.children.pop(gone, None)
                 self.log.append(gone)
 
@@ -157,6 +175,16 @@ class DriveStore:
             entries = [self._change(file_id) for file_id in window]
             end = token + len(window)
             return entries, end, end < len(self.log)
+
+    def content(self, file_id: str) -> bytes:
+        """The bytes ``alt=media`` serves: those given, or ``size`` bytes made from the id."""
+        with self.lock:
+            held = self.contents.get(file_id)
+            if held is not None:
+                return held
+            size = int(self.items[file_id]["size"])
+        pattern = f"{file_id}:".encode()
+        return (pattern * (size // len(pattern) + 1))[:size]
 
     def below(self, item_id: str) -> list[str]:
         with self.lock:
@@ -196,6 +224,10 @@ class DriveStore:
             "version": "1",
             "modifiedTime": self._stamp(),
         }
+
+    def _hold(self, item: Item, content: bytes) -> None:
+        self.contents[item["id"]] = content
+        item.update(size=str(len(content)), md5Checksum=hashlib.md5(content).hexdigest())
 
     def _add(self, item: Item) -> str:
         self.items[item["id"]] = item
