@@ -37,6 +37,7 @@ async def test_the_browser_journeys_pass(running: Running) -> None:
         **os.environ,
         "PHOTOFLOW_BASE_URL": str(running.http.base_url).rstrip("/"),
         "PHOTOFLOW_CHROMIUM": CHROMIUM,
+        "PHOTOFLOW_E2E_PHOTOS": str(running.world.photos),  # a local root with demo photos
         "CI": "1",
         "FORCE_COLOR": "0",
     }

@@ -192,7 +192,7 @@ function Gallery({ token, guest, album, onRename }: { token: string; guest: stri
           </strong>
           {' · '}
           {album.photo_count} photos
-          {album.comment_count > 0 && ` · ${album.comment_count} comments`}
+          {album.comment_count > 0 && ` · ${album.comment_count} comment${album.comment_count === 1 ? '' : 's'}`}
         </p>
         {atLimit && canSelect && (
           <p className="g-banner" data-testid="limit-reached">
@@ -256,6 +256,7 @@ function Gallery({ token, guest, album, onRename }: { token: string; guest: stri
 
       <Lightbox
         token={token}
+        guest={guest}
         photo={current}
         position={(lightbox?.index ?? 0) + 1}
         total={lightbox?.ids.length ?? 0}

@@ -7,11 +7,12 @@ import * as RadixDialog from '@radix-ui/react-dialog'
 import { useState, type FormEvent, type KeyboardEvent } from 'react'
 import { ApiProblem } from '../api/problem'
 import { Button, ProblemMessage, Spinner } from '../ui'
-import { authorName, COLOR_KEYS, COLORS, useComments, type Color, type Photo } from './data'
+import { authorName, COLOR_KEYS, COLORS, useComments, type Color, type Comment, type Photo } from './data'
 import { Stars } from './Stars'
 
 export interface LightboxProps {
   token: string
+  guest: string
   photo: Photo | null
   position: number
   total: number
@@ -30,7 +31,7 @@ export interface LightboxProps {
 const KEY_FOR: Partial<Record<Color, string>> = { red: '6', yellow: '7', green: '8', blue: '9' }
 
 export function Lightbox(props: LightboxProps) {
-  const { token, photo, position, total, mine, canSelect, canRate, canComment, allowDownload, onClose, onMove, onPick, onRate } = props
+  const { token, guest, photo, position, total, mine, canSelect, canRate, canComment, allowDownload, onClose, onMove, onPick, onRate } = props
 
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     if (!photo) return
@@ -123,7 +124,7 @@ export function Lightbox(props: LightboxProps) {
                     {others.map(([who, r]) => `${who} ${'★'.repeat(r.rating)}${r.color ? ` ${r.color}` : ''}`).join(' · ')}
                   </p>
                 )}
-                <Comments token={token} photoId={photo.photo_id} canComment={canComment} onComment={props.onComment} />
+                <Comments key={photo.photo_id} token={token} guest={guest} photoId={photo.photo_id} canComment={canComment} onComment={props.onComment} />
               </div>
             </>
           )}
@@ -133,11 +134,12 @@ export function Lightbox(props: LightboxProps) {
   )
 }
 
-function Comments({ token, photoId, canComment, onComment }: { token: string; photoId: string; canComment: boolean; onComment: (photoId: string, text: string) => Promise<void> }) {
+function Comments({ token, guest, photoId, canComment, onComment }: { token: string; guest: string; photoId: string; canComment: boolean; onComment: (photoId: string, text: string) => Promise<void> }) {
   const comments = useComments(token, photoId)
   const [text, setText] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<unknown>(null)
+  const [posted, setPosted] = useState<Comment[]>([])
 
   async function submit(event: FormEvent) {
     event.preventDefault()
@@ -146,6 +148,8 @@ function Comments({ token, photoId, canComment, onComment }: { token: string; ph
     setError(null)
     try {
       await onComment(photoId, text.trim())
+      const now = new Date().toISOString()
+      setPosted((list) => [...list, { comment_id: `local-${now}`, photo_id: photoId, author: `client:${guest}`, text: text.trim(), created_at: now }])
       setText('')
     } catch (e) {
       setError(e)
@@ -154,12 +158,14 @@ function Comments({ token, photoId, canComment, onComment }: { token: string; ph
     }
   }
 
-  const items = comments.data?.items ?? []
+  const server = comments.data?.items ?? []
+  const waiting = posted.filter((p) => !server.some((c) => c.author === p.author && c.text === p.text))
+  const items = [...server, ...waiting]
   return (
     <section className="g-comments" aria-labelledby={`comments-${photoId}`}>
-      <h2 id={`comments-${photoId}`} className="g-comments__title">
+      <h3 id={`comments-${photoId}`} className="g-comments__title">
         Comments
-      </h2>
+      </h3>
       {comments.isPending && <Spinner label="Loading comments" />}
       {comments.error && <ProblemMessage error={comments.error} />}
       {!comments.isPending && items.length === 0 && <p className="g-muted-light">No comments yet.</p>}

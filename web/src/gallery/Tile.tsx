@@ -31,8 +31,11 @@ export const Tile = memo(function Tile({ photo, mine, canSelect, canRate, onOpen
         <span className={`g-dot g-dot--${photo.color} g-tile__color`} role="img" aria-label={`Colour ${photo.color}`} />
       )}
       {photo.comment_count > 0 && (
-        <span className="g-tile__comments" aria-label={`${photo.comment_count} comment${photo.comment_count > 1 ? 's' : ''}`}>
-          <span aria-hidden="true">💬 {photo.comment_count}</span>
+        <span className="g-tile__comments" role="img" aria-label={`${photo.comment_count} comment${photo.comment_count > 1 ? 's' : ''}`}>
+          <svg aria-hidden="true" viewBox="0 0 16 16" width="12" height="12">
+            <path fill="currentColor" d="M2 2h12a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1H7l-4 3v-3H2a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1z" />
+          </svg>{' '}
+          <span aria-hidden="true">{photo.comment_count}</span>
         </span>
       )}
       <button

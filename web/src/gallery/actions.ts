@@ -13,6 +13,7 @@ import {
   guestHeaders,
   patchHeader,
   patchPhoto,
+  refreshLater,
   type Color,
   type Photo,
   type SharedAlbum,
@@ -59,7 +60,7 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
     [token, guest],
   )
 
-  const refreshHeader = useCallback(() => client.invalidateQueries({ queryKey: galleryKeys.header(token) }), [client, token])
+  const refreshHeader = useCallback(() => refreshLater(client, galleryKeys.header(token)), [client, token])
 
   const togglePick = useCallback(
     async (photo: Photo) => {
@@ -87,7 +88,7 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
         if (header) client.setQueryData(galleryKeys.header(token), header)
         setNotice(noticeFor(error, picking ? `“${photo.name}” could not be picked` : `“${photo.name}” could not be unpicked`))
       } finally {
-        void refreshHeader()
+        refreshHeader()
       }
     },
     [client, token, guest, headers, ownPicks, setOwnPick, refreshHeader],
@@ -121,17 +122,23 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
 
   const comment = useCallback(
     async (photoId: string, text: string) => {
-      await call(
-        api.POST('/api/share/{share_token}/photos/{photo_id}/comments', {
-          params: { path: { share_token: token, photo_id: photoId } },
-          headers,
-          body: { text },
-        }),
-      )
+      // counted here, once: the live stream's echo of it (before or after the answer) is not
       pendingComments.set(photoId, (pendingComments.get(photoId) ?? 0) + 1)
+      try {
+        await call(
+          api.POST('/api/share/{share_token}/photos/{photo_id}/comments', {
+            params: { path: { share_token: token, photo_id: photoId } },
+            headers,
+            body: { text },
+          }),
+        )
+      } catch (error) {
+        pendingComments.set(photoId, Math.max(0, (pendingComments.get(photoId) ?? 1) - 1))
+        throw error
+      }
       patchPhoto(client, token, guest, photoId, (p) => ({ ...p, comment_count: p.comment_count + 1 }))
-      void client.invalidateQueries({ queryKey: galleryKeys.comments(token, photoId) })
-      void refreshHeader()
+      refreshLater(client, galleryKeys.comments(token, photoId))
+      refreshHeader()
     },
     [client, token, guest, headers, pendingComments, refreshHeader],
   )
@@ -152,6 +159,12 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
+const NEXT_STATUS: Record<string, string> = {
+  submit: 'selection_submitted',
+  approve: 'approved',
+  'request-changes': 'changes_requested',
+}
+
 /** Submit, request changes, approve: whole-album commands, then the header is read again. */
 export function useAlbumCommand(token: string, guest: string, command: 'submit' | 'approve' | 'request-changes') {
   const client = useQueryClient()
@@ -163,6 +176,15 @@ export function useAlbumCommand(token: string, guest: string, command: 'submit' 
       if (command === 'approve') return call(api.POST('/api/share/{share_token}/approve', { params: { path }, headers }))
       return call(api.POST('/api/share/{share_token}/request-changes', { params: { path }, headers, body: { text: text ?? '' } }))
     },
-    onSettled: () => client.invalidateQueries({ queryKey: galleryKeys.header(token) }),
+    onSuccess: () => {
+      // the state moved on: hide the command at once; the header is read again shortly
+      const done = command === 'request-changes' ? 'request_changes' : command
+      patchHeader(client, token, (a) => ({
+        ...a,
+        status: NEXT_STATUS[command] ?? a.status,
+        allowed_commands: a.allowed_commands.filter((c) => c !== done && (command !== 'submit' || (c !== 'select' && c !== 'rate'))),
+      }))
+    },
+    onSettled: () => refreshLater(client, galleryKeys.header(token)),
   })
 }

@@ -134,3 +134,14 @@ export function authorName(author: string): string {
   if (author.startsWith('client:')) return author.slice('client:'.length)
   return author === 'studio' ? 'Photographer' : author
 }
+
+/**
+ * Read `queryKey` again a little later, a few times: share reads do not take
+ * `X-Consistency-Token`, and the live stream can announce a change before the read tables show
+ * it, so an immediate read could bring back the state before our own write.
+ */
+export function refreshLater(client: QueryClient, queryKey: readonly unknown[], delays: number[] = [400, 1500, 4000]): void {
+  for (const delay of delays) {
+    setTimeout(() => void client.invalidateQueries({ queryKey }), delay)
+  }
+}

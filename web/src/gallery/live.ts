@@ -6,7 +6,7 @@
  */
 import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
-import { galleryKeys, patchPhoto, type Color } from './data'
+import { galleryKeys, patchPhoto, refreshLater, type Color } from './data'
 import type { GalleryActions } from './actions'
 
 /** The album event types a share stream carries (queries/client_safe.py). */
@@ -51,8 +51,9 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
     const source = new EventSource(`/api/share/${encodeURIComponent(token)}/stream`)
     let timer: ReturnType<typeof setTimeout> | undefined
     const refreshHeader = () => {
+      // debounced: a burst of events reads the header once (and again later, see refreshLater)
       clearTimeout(timer)
-      timer = setTimeout(() => void client.invalidateQueries({ queryKey: galleryKeys.header(token) }), 250)
+      timer = setTimeout(() => refreshLater(client, galleryKeys.header(token), [0, 1500]), 250)
     }
     const onEvent = (message: MessageEvent<string>) => {
       let envelope: Envelope
@@ -96,7 +97,7 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
           const waiting = pending.get(photoId) ?? 0
           if (author === `client:${guest}` && waiting > 0) pending.set(photoId, waiting - 1)
           else patchPhoto(client, token, guest, photoId, (p) => ({ ...p, comment_count: p.comment_count + 1 }))
-          void client.invalidateQueries({ queryKey: galleryKeys.comments(token, photoId) })
+          refreshLater(client, galleryKeys.comments(token, photoId), [500, 2000])
           break
         }
         case 'AlbumProcStatusSet': {
@@ -108,7 +109,7 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
         case 'AlbumPhotosAdded':
         case 'AlbumPhotosRemoved':
         case 'AlbumSyncFinished':
-          void client.invalidateQueries({ queryKey: galleryKeys.photos(token, guest) })
+          refreshLater(client, galleryKeys.photos(token, guest), [1000])
           break
         default:
           break
