@@ -14,7 +14,7 @@ import { ApiProblem } from '../api/problem'
 import { Button, Field, ProblemMessage, Spinner } from '../ui'
 import { useGalleryActions } from './actions'
 import { AlbumActions } from './AlbumActions'
-import { useAlbumHeader, usePhotos, type Photo, type SharedAlbum } from './data'
+import { isFinal, useAlbumHeader, usePhotos, type Photo, type SharedAlbum } from './data'
 import { Grid } from './Grid'
 import { guestNameProblem, loadGuest, saveGuest } from './guest'
 import { Lightbox } from './Lightbox'
@@ -34,7 +34,12 @@ export default function GalleryPage() {
       </main>
     )
   }
-  if (header.error) return <Trouble error={header.error} retry={() => void header.refetch()} />
+  // a link that stops opening (expired, archived, revoked) says so even while the page is open;
+  // a passing network failure on a later read keeps the gallery on screen
+  if (header.error && (!header.data || isFinal(header.error))) {
+    return <Trouble error={header.error} retry={() => void header.refetch()} />
+  }
+  if (!header.data) return null
 
   if (!guest || renaming) {
     return (

@@ -7,7 +7,8 @@ import { useLayoutEffect, useRef, useState } from 'react'
 import type { Photo } from './data'
 import { Tile } from './Tile'
 
-const MIN_TILE = 116 // px: 3 columns on a 412 px phone, 8-10 on a desktop
+/** px: 3 columns on a 412 px phone; bigger tiles on wider screens (6-7 columns on a laptop) */
+const minTile = (width: number) => (width < 600 ? 116 : width < 1000 ? 150 : 180)
 const GAP = 6
 const STARS_ROW = 30
 
@@ -40,8 +41,8 @@ export function Grid({ photos, ownPicks, canSelect, canRate, onOpen, onPick, onR
     return () => observer.disconnect()
   }, [])
 
-  const columns = Math.max(2, Math.floor((width + GAP) / (MIN_TILE + GAP)))
-  const tile = width > 0 ? (width - GAP * (columns - 1)) / columns : MIN_TILE
+  const columns = Math.max(2, Math.floor((width + GAP) / (minTile(width) + GAP)))
+  const tile = width > 0 ? (width - GAP * (columns - 1)) / columns : minTile(width)
   const rowHeight = Math.round(tile + STARS_ROW + GAP)
   const rows = Math.ceil(photos.length / columns)
 

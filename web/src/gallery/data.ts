@@ -49,9 +49,9 @@ export function useAlbumHeader(token: string, guest: string | null) {
 }
 
 /** Not worth retrying: the link is unknown, expired or archived. */
-function isFinal(error: unknown): boolean {
+export function isFinal(error: unknown): boolean {
   const status = (error as { status?: number } | null)?.status ?? 0
-  return status >= 400 && status < 500
+  return status >= 400 && status < 500 && status !== 408 && status !== 429
 }
 
 /** Every photo, page after page (500 each); the first page is usable at once. */
