@@ -73,7 +73,7 @@ test-unit: venv
 
 # `make bench` runs them all; `make bench gallery serving` only those named.
 BENCHMARKS := commands relay rebuild freshness storage signin albums renditions serving stream \
-	audit gallery
+	audit gallery history
 .PHONY: $(BENCHMARKS)
 
 bench: up web chromium

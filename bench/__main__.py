@@ -17,6 +17,7 @@ from bench import (
     commands,
     freshness,
     gallery,
+    history,
     rebuild,
     relay,
     renditions,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     stream.NAME: stream.run,
     audit.NAME: audit.run,
     gallery.NAME: gallery.run,
+    history.NAME: history.run,
 }
 
 

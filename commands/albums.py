@@ -32,8 +32,9 @@ from commands.album_access import (
     secret_digest,
     share_token,
 )
+from commands.album_snapshots import AlbumSnapshots
 from commands.album_upcasting import AlbumMapper
-from commands.group_commit import Batch, GroupCommitter, Written
+from commands.group_commit import Batch, Decision, GroupCommitter, Written
 from commands.share_links import NoShareLinkCache, ShareLinkCache
 from commands.studio_roles import StudioRoles
 from domains.album import Album, NewAlbum
@@ -59,6 +60,7 @@ class AlbumsApplication(Application[UUID]):
     ``AlbumMapper`` so events stored in an older shape come back in today's vocabulary."""
 
     name = "Albums"
+    is_snapshotting_enabled = True  # see commands.album_snapshots
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=AlbumMapper)
@@ -106,6 +108,7 @@ class AlbumCommands:
         self._folders = folders
         self._roles = roles
         self._links = links or NoShareLinkCache()
+        self._snapshots = AlbumSnapshots(app)
         self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves
 
     # The photographer's use cases ------------------------------------------------------------
@@ -115,7 +118,7 @@ class AlbumCommands:
         if new.folder_id is not None:
             await self.check_folder(org_id, new.folder_id)
         album = Album.create(org_id, new, member.actor)
-        return await self._committer.execute(lambda batch: batch.add(album))
+        return await self._write(lambda batch: batch.add(album))
 
     async def request_sync(
         self, album_id: UUID, member: Member, expected_version: int | None = None
@@ -301,6 +304,11 @@ class AlbumCommands:
 
     # How each kind of actor gets to change an album -----------------------------------------
 
+    async def _write(self, decide: Decision) -> Written:
+        written = await self._committer.execute(decide)
+        self._snapshots.written(written.aggregate_id, written.version)
+        return written
+
     async def _changing_link(
         self, album_id: UUID, member: Member, expected_version: int | None, change: Change
     ) -> Written:
@@ -320,7 +328,7 @@ class AlbumCommands:
             change(album)
             return album
 
-        return await self._committer.execute(decide)
+        return await self._write(decide)
 
     async def _as_guest(
         self, guest: Guest, expected_version: int | None, change: Change
@@ -338,7 +346,7 @@ class AlbumCommands:
             change(album)
             return album
 
-        return await self._committer.execute(decide)
+        return await self._write(decide)
 
     async def _member_may(
         self, album_id: UUID, member: Member, action: Action = Action.EDIT_ALBUMS
@@ -391,7 +399,7 @@ class AlbumCommands:
 
         for _ in range(3):  # a folder id never changes owner; the album might change folder
             try:
-                return await self._committer.execute(decide)
+                return await self._write(decide)
             except _OwnerNeeded as needed:
                 owners[needed.folder_id] = await self._folders.owner_of(needed.folder_id)
         raise RuntimeError(f"album {album_id} kept changing its folder")

@@ -17,6 +17,8 @@ from eventsourcing.domain import Aggregate, AggregateEvent
 from broker.envelope import SECRET_FIELDS, describe
 from broker.topics import STREAMS, EventStream
 from commands.studio_roles import StudioRoles
+from domains.album import Album
+from domains.album_state import audit_state
 from domains.errors import InvalidValue, NotFound
 from domains.policies import Role
 
@@ -121,13 +123,7 @@ class EventHistory:
     ) -> dict[str, Any]:
         app = self._apps[stream]
         if at is not None:
-            version = None
-            for event in self._events(stream, aggregate_id, 0, 1_000_000):
-                if event.timestamp > at:
-                    break
-                version = event.originator_version
-            if version is None:
-                raise InvalidValue("at", "the aggregate did not exist yet at that time")
+            version = self._version_at(app, aggregate_id, at)
         try:
             aggregate: Aggregate = app.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
@@ -136,6 +132,26 @@ class EventHistory:
             raise InvalidValue("version", f"the aggregate only reached version {aggregate.version}")
         return _state_of(aggregate)
 
+    @staticmethod
+    def _version_at(app: Application[UUID], aggregate_id: UUID, at: datetime) -> int:
+        """The last version recorded at or before ``at``: a binary search over the versions
+        (an aggregate's events are in time order), reading one event per step, so a time in
+        a long stream costs a few reads instead of all its events."""
+        newest = next(iter(app.events.get(aggregate_id, desc=True, limit=1)), None)
+        if newest is None:
+            raise NotFound("aggregate", aggregate_id)
+        low, high, found = 1, newest.originator_version, None
+        while low <= high:
+            middle = (low + high) // 2
+            probe = next(iter(app.events.get(aggregate_id, gt=middle - 1, lte=middle)), None)
+            if isinstance(probe, AggregateEvent) and probe.timestamp <= at:
+                found, low = middle, middle + 1
+            else:
+                high = middle - 1
+        if found is None:
+            raise InvalidValue("at", "the aggregate did not exist yet at that time")
+        return found
+
 
 def _audit_entry(event: AggregateEvent, stream: EventStream) -> dict[str, Any]:
     fields = describe(event, stream)
@@ -143,9 +159,12 @@ def _audit_entry(event: AggregateEvent, stream: EventStream) -> dict[str, Any]:
 
 
 def _state_of(aggregate: Aggregate) -> dict[str, Any]:
-    """The aggregate's attributes, less the ones it declares secret (``SECRET_STATE``)."""
+    """The aggregate's attributes, less the ones it declares secret (``SECRET_STATE``); an
+    album in full, photos, picks per guest and ratings included (``domains.album_state``)."""
     hidden = SECRET_FIELDS | getattr(type(aggregate), "SECRET_STATE", frozenset())
     public = {k: v for k, v in vars(aggregate).items() if not k.startswith("_") and k not in hidden}
+    if isinstance(aggregate, Album):
+        public = audit_state(aggregate)
     return {
         "id": aggregate.id,
         "version": aggregate.version,

@@ -1,0 +1,72 @@
+"""An album's state as of a past moment, replayed from its events, equals what the API showed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.e2e.conftest import Running
+from tests.e2e.test_albums import Studio
+from tests.support.waiting import eventually
+
+
+def _shown(photos: list[dict[str, Any]]) -> dict[str, Any]:
+    """What matters of each photo, as the album's photo list shows it."""
+    return {
+        p["photo_id"]: {
+            "name": p["name"],
+            "picked_by": sorted(p["picked_by"]),
+            "ratings": p["ratings"],
+            "comment_count": p["comment_count"],
+            "proc_status": p["proc_status"],
+        }
+        for p in photos
+    }
+
+
+async def test_an_albums_state_at_a_past_time_equals_what_the_api_showed_then(
+    running: Running,
+) -> None:
+    studio = await Studio.open(running, photos=5)
+    album_id = await studio.synced_album(limit=4)
+    photos = await studio.photos(album_id)
+    first, second, third = (p["photo_id"] for p in photos[:3])
+    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    http = running.http
+
+    async def as_guest(guest: str, path: str, body: Any = None) -> None:
+        answer = await http.post(f"/api/share/{token}{path}", json=body, headers={"X-Guest": guest})
+        assert answer.status_code in (200, 201), answer.text
+        studio.headers["X-Consistency-Token"] = answer.json()["consistency_token"]
+
+    await as_guest("Anna", f"/photos/{first}/select")
+    await as_guest("Ben", f"/photos/{first}/select")
+    await as_guest("Anna", f"/photos/{second}/rating", {"rating": 4, "color": "red"})
+    await as_guest("Ben", f"/photos/{second}/rating", {"rating": 2})
+    await as_guest("Anna", f"/photos/{second}/comments", {"text": "Brighter?"})
+    then = _shown(await studio.photos(album_id))
+    moment = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+
+    await as_guest("Anna", f"/photos/{first}/deselect")
+    await as_guest("Ben", f"/photos/{third}/select")
+    await as_guest("Ben", f"/photos/{second}/rating", {"rating": 5, "color": "green"})
+    await as_guest("Anna", "/submit")
+    await studio.post(f"/api/albums/{album_id}/start-editing")
+    await studio.post(f"/api/albums/{album_id}/photos/{third}/proc", {"status": "edited"})
+    now = _shown(await studio.photos(album_id))
+    assert now != then
+
+    audit = f"/api/audit/albums/{album_id}/state"
+    past = await studio.get(audit, at=moment.isoformat())
+    assert past["state"]["state"] == "shared"
+    assert _shown(past["state"]["photos"]) == then, "replayed state = what the API showed then"
+    assert past["state"]["selection_count"] == 1
+
+    async def current() -> dict[str, Any]:
+        return await studio.get(audit)
+
+    latest = await eventually(current, lambda s: s["state"]["state"] == "editing", timeout=10)
+    assert _shown(latest["state"]["photos"]) == now
+    assert "share_token_hash" not in latest["state"], "the link's secret is never shown"
