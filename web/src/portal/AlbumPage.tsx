@@ -46,10 +46,10 @@ export function AlbumPage() {
       </main>
     )
   const role = studios.find((s) => s.org_id === album.data.org_id)?.role
-  return <AlbumView album={album.data} writable={canWrite(role)} />
+  return <AlbumView album={album.data} writable={canWrite(role)} refreshing={album.isFetching} />
 }
 
-function AlbumView({ album, writable }: { album: Album; writable: boolean }) {
+function AlbumView({ album, writable, refreshing }: { album: Album; writable: boolean; refreshing: boolean }) {
   const a = album
   const allowed = new Set(a.allowed_commands)
   return (
@@ -78,7 +78,7 @@ function AlbumView({ album, writable }: { album: Album; writable: boolean }) {
             </>
           )}
         </p>
-        {writable && <WorkflowButtons album={a} />}
+        {writable && <WorkflowButtons album={a} refreshing={refreshing} />}
         {!writable && <p className="pf-muted">Your role can look, not change.</p>}
         <Tags album={a} writable={writable && allowed.has('tag')} />
       </header>
@@ -131,7 +131,8 @@ function useAlbumRefresh(albumId: string) {
   }
 }
 
-function WorkflowButtons({ album }: { album: Album }) {
+/** `refreshing`: the album is being read again after a change, so its version is about to move: wait. */
+function WorkflowButtons({ album, refreshing }: { album: Album; refreshing: boolean }) {
   const refresh = useAlbumRefresh(album.album_id)
   const command = useMutation({
     mutationFn: (path: AlbumCommand) => runCommand(album.album_id, path, album.version),
@@ -147,7 +148,7 @@ function WorkflowButtons({ album }: { album: Album }) {
             key={b.name}
             variant={b.variant ?? 'primary'}
             busy={command.isPending && command.variables === b.path}
-            disabled={command.isPending}
+            disabled={command.isPending || refreshing}
             onClick={() => command.mutate(b.path)}
           >
             {b.label}
@@ -268,7 +269,7 @@ function ShareDialog({ album }: { album: Album }) {
         )}
         {revoke.error && <ProblemMessage error={revoke.error} />}
         <DialogClose asChild>
-          <Button variant="secondary">Close</Button>
+          <Button variant="secondary">Done</Button>
         </DialogClose>
       </div>
     </Dialog>

@@ -77,7 +77,7 @@ function PortalNav() {
   if (!studio) return null
   const cls = ({ isActive }: { isActive: boolean }) => (isActive ? 'pf-nav__link pf-nav__link--active' : 'pf-nav__link')
   return (
-    <nav className="pf-nav" aria-label="Studio">
+    <nav className="pf-nav" aria-label="Studio sections">
       <NavLink className={cls} to="/app/albums">
         Albums
       </NavLink>
@@ -139,7 +139,10 @@ export function CreateStudioForm({ onDone }: { onDone?: () => void }) {
     mutationFn: (body: { name: string }) => call(api.POST('/api/orgs', { body })),
     onSuccess: async (written) => {
       choose(written.org_id)
-      await client.invalidateQueries({ queryKey: keys.me })
+      // read-your-writes: /api/me waits until it lists the new studio
+      const me = await call(api.GET('/api/me', { params: { header: { 'X-Consistency-Token': written.consistency_token } } })).catch(() => null)
+      if (me) client.setQueryData(keys.me, me)
+      else await client.invalidateQueries({ queryKey: keys.me })
       onDone?.()
       void navigate('/app/albums')
     },

@@ -167,7 +167,10 @@ function PhotoTile({ photo, album, canSetProc, size }: { photo: Photo; album: Al
           : old,
       )
     },
-    onSuccess: (w) => rememberWrite(album.album_id, w.consistency_token),
+    onSuccess: (w) => {
+      rememberWrite(album.album_id, w.consistency_token)
+      void client.invalidateQueries({ queryKey: pk.album(album.album_id) })
+    },
     onError: () => void client.invalidateQueries({ queryKey: pk.albumPhotos(album.album_id) }),
   })
   const thumb = photo.images.thumbnail
