@@ -48,8 +48,13 @@ function useWidth(ref: React.RefObject<HTMLElement | null>): number {
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
-    setWidth(el.clientWidth)
-    const observer = new ResizeObserver(() => setWidth(el.clientWidth))
+    // the content box: clientWidth less the padding
+    const measure = () => {
+      const style = getComputedStyle(el)
+      setWidth(el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight))
+    }
+    measure()
+    const observer = new ResizeObserver(measure)
     observer.observe(el)
     return () => observer.disconnect()
   }, [ref])
