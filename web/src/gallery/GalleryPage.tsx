@@ -8,13 +8,14 @@
  *    comments with keys; the live stream keeps everything current.
  */
 import * as ToggleGroup from '@radix-ui/react-toggle-group'
-import { useCallback, useMemo, useState, type FormEvent } from 'react'
+import { useQueryClient } from '@tanstack/react-query'
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react'
 import { useParams } from 'react-router'
 import { ApiProblem } from '../api/problem'
 import { Button, Field, ProblemMessage, Spinner } from '../ui'
 import { useGalleryActions } from './actions'
 import { AlbumActions } from './AlbumActions'
-import { isFinal, useAlbumHeader, usePhotos, type Photo, type SharedAlbum } from './data'
+import { isFinal, photosOptions, useAlbumHeader, usePhotos, type Photo, type SharedAlbum } from './data'
 import { Grid } from './Grid'
 import { guestNameProblem, loadGuest, saveGuest } from './guest'
 import { Lightbox } from './Lightbox'
@@ -26,6 +27,11 @@ export default function GalleryPage() {
   const [guest, setGuest] = useState<string | null>(() => loadGuest(token))
   const [renaming, setRenaming] = useState(false)
   const header = useAlbumHeader(token, guest)
+  const client = useQueryClient()
+  useEffect(() => {
+    // the first page of photos loads beside the header, not after it
+    if (guest) void client.prefetchInfiniteQuery(photosOptions(token, guest))
+  }, [client, token, guest])
 
   if (header.isPending) {
     return (
@@ -132,7 +138,6 @@ function Gallery({ token, guest, album, onRename }: { token: string; guest: stri
   const [lightbox, setLightbox] = useState<{ ids: string[]; index: number } | null>(null)
 
   const all = useMemo(() => photos.data?.pages.flatMap((page) => page.photos.items) ?? [], [photos.data])
-  const byId = useMemo(() => new Map(all.map((p) => [p.photo_id, p])), [all])
   const counts = useMemo(() => {
     let picked = 0
     let rated = 0
@@ -159,15 +164,18 @@ function Gallery({ token, guest, album, onRename }: { token: string; guest: stri
   const { togglePick, rate } = actions
   const onRate = useCallback((photo: Photo, rating: number) => void rate(photo, rating, (photo.color as never) ?? null), [rate])
   const onPick = useCallback((photo: Photo) => void togglePick(photo), [togglePick])
-  const onOpen = useCallback(
-    (photoId: string) => {
-      const ids = shown.map((p) => p.photo_id)
-      setLightbox({ ids, index: Math.max(0, ids.indexOf(photoId)) })
-    },
-    [shown],
-  )
+  // stable for the tiles (they are memoised): reads the list shown when it is called
+  const shownRef = useRef(shown)
+  useEffect(() => {
+    shownRef.current = shown
+  }, [shown])
+  const onOpen = useCallback((photoId: string) => {
+    const ids = shownRef.current.map((p) => p.photo_id)
+    setLightbox({ ids, index: Math.max(0, ids.indexOf(photoId)) })
+  }, [])
 
-  const current = lightbox ? byId.get(lightbox.ids[lightbox.index] ?? '') ?? null : null
+  const currentId = lightbox?.ids[lightbox.index]
+  const current = useMemo(() => (currentId ? all.find((p) => p.photo_id === currentId) ?? null : null), [all, currentId])
   const limit = album.selection_limit
   const atLimit = limit !== null && album.selection_count >= limit
 

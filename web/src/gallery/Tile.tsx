@@ -13,8 +13,11 @@ export interface TileProps {
   onRate: (photo: Photo, rating: number) => void
 }
 
+/** The first tiles (the first screen on a phone) load at once; the others when near the viewport. */
+const EAGER = 12
+
 /** One photo of the grid: the thumbnail (opens the lightbox), pick, stars, colour, comments. */
-export const Tile = memo(function Tile({ photo, mine, canSelect, canRate, onOpen, onPick, onRate }: TileProps) {
+export const Tile = memo(function Tile({ photo, index, mine, canSelect, canRate, onOpen, onPick, onRate }: TileProps) {
   const thumb = photo.images.thumbnail
   const picked = photo.selected
   const pickLabel = mine ? `Unpick ${photo.name}` : `Pick ${photo.name}`
@@ -22,7 +25,7 @@ export const Tile = memo(function Tile({ photo, mine, canSelect, canRate, onOpen
     <div className={picked ? 'g-tile g-tile--picked' : 'g-tile'} data-photo-id={photo.photo_id}>
       <button type="button" className="g-tile__open" onClick={() => onOpen(photo.photo_id)} aria-label={`Open ${photo.name}`}>
         {thumb ? (
-          <img data-testid="thumb" src={thumb.url} width={thumb.width ?? undefined} height={thumb.height ?? undefined} loading="lazy" decoding="async" alt="" />
+          <img data-testid="thumb" src={thumb.url} width={thumb.width ?? undefined} height={thumb.height ?? undefined} loading={index < EAGER ? 'eager' : 'lazy'} fetchPriority={index < EAGER ? 'high' : 'auto'} decoding="async" alt="" />
         ) : (
           <span className="g-tile__missing">{photo.images.state === 'failed' ? 'No preview' : 'Preparing…'}</span>
         )}

@@ -4,7 +4,7 @@
  * and the client's commands with optimistic updates. Every call goes through `api` with the
  * guest's name as `X-Guest`.
  */
-import { useInfiniteQuery, useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
+import { infiniteQueryOptions, useInfiniteQuery, useQuery, type InfiniteData, type QueryClient } from '@tanstack/react-query'
 import { useEffect } from 'react'
 import { api, call, type Schemas } from '../api/client'
 import { keys } from '../api/hooks'
@@ -54,10 +54,15 @@ export function isFinal(error: unknown): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429
 }
 
-/** Every photo, page after page (500 each); the first page is usable at once. */
-export function usePhotos(token: string, guest: string) {
-  const query = useInfiniteQuery({
+/**
+ * The photos query's options (also for prefetching it beside the header). No structural sharing:
+ * comparing 15,000 photos deeply on every page's arrival costs frames while the client scrolls;
+ * the pages already keep their identity (a new page is appended, a changed photo replaced).
+ */
+export function photosOptions(token: string, guest: string) {
+  return infiniteQueryOptions({
     queryKey: galleryKeys.photos(token, guest),
+    structuralSharing: false,
     initialPageParam: null as string | null,
     queryFn: ({ pageParam }) =>
       call(
@@ -70,6 +75,11 @@ export function usePhotos(token: string, guest: string) {
     retry: (count, error) => count < 2 && !isFinal(error),
     staleTime: Infinity, // kept current by the live stream and by our own commands
   })
+}
+
+/** Every photo, page after page (500 each); the first page is usable at once. */
+export function usePhotos(token: string, guest: string) {
+  const query = useInfiniteQuery(photosOptions(token, guest))
   const { hasNextPage, isFetchingNextPage, fetchNextPage, isError } = query
   useEffect(() => {
     if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage()
