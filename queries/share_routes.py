@@ -17,9 +17,11 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from broker.topics import ALBUMS
 from domains.album_actors import Guest
 from domains.album_workflow import COLORS, ShareGone
 from domains.rendition import PREVIEW
+from queries import consistency
 from queries.album_answers import GUEST, GUEST_COMMAND_HEADERS, answer, gone, guest_name, if_match
 from queries.album_models import AlbumWritten, Comment, CommentView, Note, Rating, ShareView
 from queries.album_reads import ALBUM_BY_ID, album_view, comments_page, photos_page
@@ -32,6 +34,12 @@ from queries.routing import Endpoint, Handler, json
 from queries.watermarked import studio_watermark
 
 PRIVATE = ("org_id", "folder_id", "tags", "sync")
+CONSISTENCY_WAIT_SECONDS = 5.0
+SHARE_CONSISTENCY = {
+    "description": "The consistency_token of this link's own command: the answer includes it "
+    "(waits up to 5 s, then 409 /not-yet-consistent)",
+    "schema": {"type": "string"},
+}
 CLIENT_COMMANDS = frozenset({"select", "rate", "comment", "submit", "request_changes", "approve"})
 
 
@@ -48,7 +56,22 @@ def _link_answers(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
     return answered
 
 
-def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int) -> list[Endpoint]:
+def share_endpoints(
+    albums: AlbumCommandsPort,
+    pool: asyncpg.Pool,
+    max_body: int,
+    wait_seconds: float = CONSISTENCY_WAIT_SECONDS,
+) -> list[Endpoint]:
+    async def own_writes_shown(request: Request, album_id: UUID) -> None:
+        """A guest's read after its own command waits for it, like a member's: the token of
+        a command on this album only (any other token is not waited for)."""
+        text = request.headers.get(consistency.HEADER)
+        if not text:
+            return
+        written = consistency.Token.decode(text)
+        if written.stream == ALBUMS.name and written.aggregate_id == album_id:
+            await consistency.wait_for(pool, written, wait_seconds)
+
     def guest(request: Request) -> Guest:
         return Guest(str(request.path_params["share_token"]), guest_name(request))
 
@@ -81,6 +104,7 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             str(request.path_params["share_token"]),
             watermark.preview_kind if watermark else PREVIEW,
         )
+        await own_writes_shown(request, album_id)
         photos = await photos_page(pool, request, album_id, links, guest_name(request))
         return json({"album": view, "photos": photos})
 
@@ -89,6 +113,7 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
         read_query(request, PageQuery)
         photo_id = path_uuid(request, "photo_id")
         album_id = await opened(request)
+        await own_writes_shown(request, album_id)
         async with pool.acquire() as conn:
             known = await conn.fetchval(
                 "SELECT 1 FROM read.album_photos WHERE photo_id = $1 AND album_id = $2",
@@ -172,8 +197,8 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             response=ShareView,
             query=PageQuery,
             authenticated=False,
-            errors=(404, 410, 422),
-            headers={"X-Guest": GUEST},
+            errors=(400, 404, 409, 410, 422),
+            headers={"X-Guest": GUEST, "X-Consistency-Token": SHARE_CONSISTENCY},
         ),
         command(f"{photo}/select", client_select, "Pick a photo (beyond the selection limit: 409)"),
         command(f"{photo}/deselect", client_deselect, "Unpick a photo"),
@@ -194,7 +219,8 @@ def share_endpoints(albums: AlbumCommandsPort, pool: asyncpg.Pool, max_body: int
             query=PageQuery,
             paged=True,
             authenticated=False,
-            errors=(404, 410, 422),
+            errors=(400, 404, 409, 410, 422),
+            headers={"X-Consistency-Token": SHARE_CONSISTENCY},
         ),
         command(f"{shared}/submit", client_submit, "Submit the selection"),
         command(

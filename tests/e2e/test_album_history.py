@@ -70,3 +70,27 @@ async def test_an_albums_state_at_a_past_time_equals_what_the_api_showed_then(
     latest = await eventually(current, lambda s: s["state"]["state"] == "editing", timeout=10)
     assert _shown(latest["state"]["photos"]) == now
     assert "share_token_hash" not in latest["state"], "the link's secret is never shown"
+
+
+async def test_a_guest_reads_its_own_writes_with_the_commands_token(running: Running) -> None:
+    studio = await Studio.open(running, photos=2)
+    album_id = await studio.synced_album()
+    photo = (await studio.photos(album_id))[0]["photo_id"]
+    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    http, guest = running.http, {"X-Guest": "Anna"}
+    for n in range(5):  # each read straight after its write: without the wait some would lag
+        picked = await http.post(
+            f"/api/share/{token}/photos/{photo}/{'select' if n % 2 == 0 else 'deselect'}",
+            headers=guest,
+        )
+        said = await http.post(
+            f"/api/share/{token}/photos/{photo}/comments", json={"text": f"note {n}"}, headers=guest
+        )
+        seen = {"X-Consistency-Token": said.json()["consistency_token"], **guest}
+        comments = await http.get(f"/api/share/{token}/photos/{photo}/comments", headers=seen)
+        assert f"note {n}" in [c["text"] for c in comments.json()["items"]]
+        view = (await http.get(f"/api/share/{token}", headers=seen)).json()
+        shown = next(p for p in view["photos"]["items"] if p["photo_id"] == photo)
+        assert shown["picked_by"] == (["Anna"] if n % 2 == 0 else []), picked.json()
+    other = {"X-Consistency-Token": studio.headers["X-Consistency-Token"]}
+    assert (await http.get(f"/api/share/{token}", headers=other)).status_code == 200
