@@ -102,6 +102,15 @@ def _announce(seeded: dict[str, str], public_url: str) -> None:
     lines = [
         "",
         "Demo studio ready:",
+        f"  web app        {public_url}/app/  (email {seeded['email']}, "
+        f"password {seeded['password']})",
+    ]
+    if "album_id" in seeded:
+        lines.append(f"  album page     {public_url}/app/albums/{seeded['album_id']}")
+    if "share_token" in seeded:
+        lines.append(f"  client gallery {public_url}/g/{seeded['share_token']}")
+    lines += [
+        "API:",
         f"  sign in   POST {public_url}/api/auth/login "
         f'{{"email": "{seeded["email"]}", "password": "{seeded["password"]}"}}',
         f"  studio    GET  {public_url}/api/orgs/{seeded['org_id']}",
