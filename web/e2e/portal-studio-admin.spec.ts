@@ -3,12 +3,12 @@
  * provider form shows the platform's field errors next to the fields.
  */
 import { expect, test } from '@playwright/test'
-import { bearer, createUser, signInWithTokens, snap, uniqueEmail } from './support'
+import { bearer, createUser, signInWithTokens, snap } from './support'
 import { ok } from './portal-support'
 
 test('an owner manages members, invitations and settings', async ({ page, request }, testInfo) => {
   const owner = await createUser(request, 'Olga Owner')
-  const org = await ok<{ org_id: string }>(await request.post('/api/orgs', { headers: bearer(owner), data: { name: 'Olga Studio' } }))
+  await ok<{ org_id: string }>(await request.post('/api/orgs', { headers: bearer(owner), data: { name: 'Olga Studio' } }))
   // a second member, through an invitation accepted over the API
   const member = await createUser(request, 'Max Member')
   await signInWithTokens(page, owner)
@@ -37,12 +37,21 @@ test('an owner manages members, invitations and settings', async ({ page, reques
   await page.getByRole('button', { name: 'Save the name' }).click()
   await expect(page.getByText('Saved.')).toBeVisible()
   await expect(page.getByRole('combobox', { name: 'Studio', exact: true })).toContainText('Olga & Co')
+  // the watermark: an uploaded PNG and a text, saved
+  await page.getByLabel('Image (PNG)').setInputFiles({
+    name: 'mark.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAYAAADED76LAAAAFklEQVR4nGP8//9/AwMewIRPcvgoAACaYwONiVbxwAAAAABJRU5ErkJggg==', 'base64'),
+  })
+  await expect(page.getByText(/Image [0-9a-f]{8} chosen/)).toBeVisible()
+  await page.getByLabel('Text', { exact: true }).fill('© Olga & Co')
+  await page.getByRole('button', { name: 'Save the watermark' }).click()
+  await expect(page.getByText('Watermark saved.')).toBeVisible()
+  await expect(page.getByText(/Current: “© Olga & Co” with an image/)).toBeVisible()
   await page.getByLabel('Provider to configure').selectOption('s3')
   await page.getByLabel('Access key id').fill('AKIAEXAMPLE')
   await page.getByLabel('Secret access key').fill('secret')
   await page.getByRole('button', { name: /Save Amazon S3/ }).click()
   await expect(page.locator('.pf-field--invalid', { hasText: 'Region' }).getByRole('alert')).toContainText(/required/)
   await snap(page, testInfo, 'portal-settings')
-  void uniqueEmail
-  void org
 })

@@ -1,4 +1,5 @@
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
+import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query'
+import type { Schemas } from '../api/client'
 import { api, call } from '../api/client'
 import { Button, ProblemMessage, Spinner } from '../ui'
 import { consistency } from './albumApi'
@@ -13,6 +14,9 @@ export function AlbumComments({ albumId }: { albumId: string }) {
     getNextPageParam: (last) => last.next_cursor,
   })
   const items = comments.data?.pages.flatMap((p) => p.items) ?? []
+  // the photos' names, from the grid's pages already loaded
+  const photos = useQueryClient().getQueryData<InfiniteData<{ items: Schemas['AlbumPhoto'][] }>>(pk.albumPhotos(albumId))
+  const names = new Map(photos?.pages.flatMap((p) => p.items.map((i) => [i.photo_id, i.name] as const)) ?? [])
   return (
     <section className="pf-stack-sm" aria-labelledby="comments-title">
       <h2 id="comments-title">Comments</h2>
@@ -22,7 +26,7 @@ export function AlbumComments({ albumId }: { albumId: string }) {
       <ul className="pf-timeline">
         {items.map((c) => (
           <li key={c.comment_id}>
-            <strong>{c.author}</strong> <span className="pf-muted">on photo {c.photo_id.slice(0, 8)} · {formatTime(c.created_at)}</span>
+            <strong>{c.author}</strong> <span className="pf-muted">on {names.get(c.photo_id) ?? `photo ${c.photo_id.slice(0, 8)}`} · {formatTime(c.created_at)}</span>
             <p className="pf-comment">{c.text}</p>
           </li>
         ))}

@@ -27,7 +27,7 @@ type Filter = (typeof FILTERS)[number]['value']
 
 const MIN_TILE = 150
 const GAP = 8
-const INFO_HEIGHT = 104
+const INFO_HEIGHT = 120
 
 function useAlbumPhotos(albumId: string) {
   return useInfiniteQuery({
@@ -193,12 +193,16 @@ function PhotoTile({ photo, album, canSetProc, size }: { photo: Photo; album: Al
         <span className="pf-tile__meta">
           <Stars rating={photo.rating} />
           {photo.comment_count > 0 && <span>💬 {photo.comment_count}</span>}
-          {guests.length > 0 && (
-            <span title={guests.map(([g, r]) => `${g}: ${r.rating}★${r.color ? ` ${r.color}` : ''}`).join('\n')}>
-              {guests.length} {guests.length === 1 ? 'guest' : 'guests'}
-            </span>
-          )}
         </span>
+        {guests.length > 0 && (
+          <span className="pf-tile__guests" title={guests.map(([g, r]) => `${g}: ${r.rating}★${r.color ? ` ${r.color}` : ''}`).join('\n')}>
+            {guests
+              .slice(0, 2)
+              .map(([g, r]) => `${g} ${r.rating}★${r.color ? ` ${r.color}` : ''}`)
+              .join(' · ')}
+            {guests.length > 2 ? ` +${guests.length - 2}` : ''}
+          </span>
+        )}
         {canSetProc ? (
           <select
             aria-label={`Editing status of ${photo.name}`}

@@ -33,7 +33,7 @@ export function SettingsPage() {
           <section className="pf-panel pf-stack" aria-labelledby="wm-title">
             <h2 id="wm-title">Watermark</h2>
             <p className="pf-muted">Stamped on the client’s previews of links shared with “watermark” on. Members see clean photos.</p>
-            <WatermarkForm key={JSON.stringify(org.data.watermark)} org={org.data} disabled={!admin} />
+            <WatermarkForm key={org.data.org_id} org={org.data} disabled={!admin} />
           </section>
         </>
       )}

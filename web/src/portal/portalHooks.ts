@@ -1,16 +1,41 @@
 /** The portal's hooks and helpers shared by several pages (kept apart from components). */
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
-import { api, call } from '../api/client'
+import { api, call, type Schemas } from '../api/client'
 import { pk } from './queries'
 
 type Kind = 'thumbnail' | 'preview' | 'original'
+type Folder = Schemas['FolderView']
+
+/**
+ * A folder read from the read tables can be older than what the live events already showed
+ * (the projection lags the stream by a moment): keep the sync's and the renders' progress from
+ * going backwards within one sync.
+ */
+export function keepAhead(old: Folder | undefined, next: Folder): Folder {
+  if (!old) return next
+  let result = next
+  const a = old.sync
+  const b = next.sync
+  if (a && b && a.sync_id === b.sync_id) {
+    if (a.state !== 'running' && b.state === 'running') result = { ...result, sync: a }
+    else if (a.state === 'running' && b.state === 'running' && (b.processed ?? 0) < (a.processed ?? 0)) {
+      result = { ...result, sync: { ...b, processed: a.processed, total: b.total ?? a.total } }
+    }
+  }
+  const ra = old.renditions
+  const rb = next.renditions
+  if (ra && rb && rb.total === ra.total && rb.ready < ra.ready) result = { ...result, renditions: { ...rb, ready: ra.ready } }
+  return result
+}
 
 export function useFolder(folderId: string) {
   return useQuery({
     queryKey: pk.folder(folderId),
     queryFn: () => call(api.GET('/api/storage/folders/{folder_id}', { params: { path: { folder_id: folderId } } })),
-    // live events move the bars; a slow poll while work runs covers a dropped stream
+    // live events move the bars and may run ahead of the read tables: never go back
+    structuralSharing: (old, next) => keepAhead(old as Folder | undefined, next as Folder),
+    // a slow poll while work runs covers a dropped stream
     refetchInterval: (query) => {
       const f = query.state.data
       const busy = f?.sync?.state === 'running' || (f?.renditions && f.renditions.ready + f.renditions.failed < f.renditions.total)
