@@ -7,7 +7,7 @@ import { expect, test } from '@playwright/test'
 import { barValue, studioWithFolder, testDirectory, writeJpegs } from './portal-support'
 import { createUser, signInWithTokens, snap } from './support'
 
-const FILES = 4000
+const FILES = 2500
 
 test('a sync’s progress bar moves live', async ({ page, request }, testInfo) => {
   test.skip(testInfo.project.name !== 'desktop', 'one big sync is enough: the phone project skips it')

@@ -87,7 +87,7 @@ test('a photographer goes from sign-up to a delivered album', async ({ page, req
   // the photographer sees the selection, live (no reload)
   await expect(status).toHaveText('Selection submitted', { timeout: 20_000 })
   await expect(page.getByTestId('selection-count')).toHaveText(/^2 picked/)
-  await page.getByRole('radio', { name: /Picked/ }).click()
+  await page.getByRole('group', { name: 'Show' }).getByRole('button', { name: /Picked/ }).click()
   await expect(page.getByText(`2 of ${photoCount} photos shown`)).toBeVisible()
   await expect(page.getByRole('listitem', { name: `${first.name}, picked` })).toBeVisible()
   await snap(page, testInfo, 'portal-selection-submitted')

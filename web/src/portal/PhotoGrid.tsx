@@ -103,9 +103,9 @@ export function PhotoGrid({ album, canSetProc }: { album: Album; canSetProc: boo
     <section className="pf-stack-sm" aria-labelledby="grid-title">
       <div className="pf-heading-row">
         <h2 id="grid-title">Photos</h2>
-        <div role="radiogroup" aria-label="Show" className="pf-segmented">
+        <div role="group" aria-label="Show" className="pf-segmented">
           {FILTERS.map((f) => (
-            <button key={f.value} type="button" role="radio" aria-checked={filter === f.value} className="pf-segmented__item" onClick={() => setFilter(f.value)}>
+            <button key={f.value} type="button" aria-pressed={filter === f.value} className="pf-segmented__item" onClick={() => setFilter(f.value)}>
               {f.label}
               {f.value === 'picked' ? ` (${picked})` : ''}
             </button>
