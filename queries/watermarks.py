@@ -19,7 +19,7 @@ from domains.policies import Action
 from domains.watermark import POSITIONS, TEXT_MAX_LENGTH, Watermark
 from infra.watermarking import PNG_MAX_BYTES
 from queries.auth import Callers
-from queries.bodies import path_uuid, read_body, read_bytes
+from queries.bodies import read_body, read_bytes
 from queries.conditional import expected_version
 from queries.org_models import IF_MATCH, OrgWritten, written
 from queries.ports import EventHistoryPort, WriteResult
@@ -89,8 +89,8 @@ def watermark_endpoints(
     callers = Callers(history)
 
     async def upload_watermark_image(request: Request) -> Response:
-        principal = await callers.principal(request, roles=False)
-        org_id = path_uuid(request, "org_id")
+        # who may, before what was sent: a stranger learns nothing, not even "not a PNG"
+        principal, org_id = await callers.in_studio(request, Action.BRAND)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != PNG:
             raise Problem(415, "unsupported-media-type", "Not a PNG", "Send the image as image/png")
         png = await read_bytes(request, PNG_MAX_BYTES)
@@ -98,8 +98,7 @@ def watermark_endpoints(
         return json({"image_id": image_id}, 201)
 
     async def set_watermark(request: Request) -> Response:
-        principal = await callers.principal(request, roles=False)
-        org_id = path_uuid(request, "org_id")
+        principal, org_id = await callers.in_studio(request, Action.BRAND)
         body = await read_body(request, SetWatermark, max_body)
         watermark = Watermark.checked(
             body.text, body.image_id, body.position, body.opacity, body.scale
@@ -108,8 +107,7 @@ def watermark_endpoints(
         return json(written(result))
 
     async def remove_watermark(request: Request) -> Response:
-        principal = await callers.principal(request, roles=False)
-        org_id = path_uuid(request, "org_id")
+        principal, org_id = await callers.in_studio(request, Action.BRAND)
         result = await commands.remove(org_id, principal.user_id, expected_version(request))
         return json(written(result))
 

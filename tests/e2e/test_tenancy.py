@@ -29,6 +29,7 @@ SAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "/api/share/{share_token}/photos/{photo_id}/rating": {"rating": 1},
     "/api/share/{share_token}/photos/{photo_id}/comments": {"text": "hi"},
     "/api/share/{share_token}/request-changes": {"text": "no"},
+    "/api/orgs/{org_id}/watermark": {"text": "Stolen", "position": "center"},
     "/api/orgs/{org_id}/providers/{kind}": {
         "access_key_id": "AKIA",
         "secret_access_key": "stolen",
@@ -144,6 +145,7 @@ async def test_no_route_shows_or_changes_anything_of_another_studio(running: Run
         "photo_id": str(uuid4()),
         "tag": "wedding",
         "share_token": f"{b.album_id}.forged",
+        "image_id": "0" * 64,
         # a file of B's folder (the world's photos): its images are B's alone
         "file_id": sorted(p.name for p in running.world.photos.iterdir() if p.is_file())[0],
     }
