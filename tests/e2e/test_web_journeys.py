@@ -27,6 +27,7 @@ CHROMIUM = os.environ.get("PHOTOFLOW_CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_SECONDS = 600
 
 
+@pytest.mark.timeout(TIMEOUT_SECONDS + 120)  # Playwright's own limit, plus the platform's start
 async def test_the_browser_journeys_pass(running: Running) -> None:
     assert (WEB / "dist" / "app.html").is_file(), "the web app is not built: run make web"
     assert (WEB / "node_modules" / ".bin" / "playwright").exists(), "run make web (npm ci)"
