@@ -82,7 +82,9 @@ function Trouble({ error, retry }: { error: unknown; retry: () => void }) {
   return (
     <main className="pf-narrow pf-stack g-trouble" data-testid="gallery-trouble">
       <h1>{heading}</h1>
-      <p>{advice}</p>
+      <p role="alert" data-problem-type={problem?.kind}>
+        {advice}
+      </p>
       {!final && (
         <ProblemMessage error={error}>
           <Button variant="secondary" onClick={retry}>
