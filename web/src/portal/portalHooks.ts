@@ -1,7 +1,7 @@
 /** The portal's hooks and helpers shared by several pages (kept apart from components). */
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
-import { api, call, type Schemas } from '../api/client'
+import { api, ApiProblem, call, type Schemas } from '../api/client'
 import { pk } from './queries'
 
 type Kind = 'thumbnail' | 'preview' | 'original'
@@ -104,8 +104,11 @@ export function useMemberImage(url: string | null | undefined): ImageState {
         objectUrl = URL.createObjectURL(blob)
         setState({ status: 'loaded', src: objectUrl })
       },
-      () => {
-        if (!controller.signal.aborted) setState({ status: 'failed', src: null })
+      (error: unknown) => {
+        if (controller.signal.aborted) return
+        // not rendered yet: say so (the listing's URL changes once it is, which loads it again)
+        const notRendered = error instanceof ApiProblem && error.kind === 'not-rendered'
+        setState({ status: notRendered ? 'none' : 'failed', src: null })
       },
     )
     return () => {
