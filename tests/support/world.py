@@ -122,7 +122,16 @@ async def new_world() -> AsyncIterator[World]:
 async def _drop(base: Settings, database: str, bootstrap: str, topics: list[str]) -> None:
     admin = await asyncpg.connect(base.database_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for attempt in range(20):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                break
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                # a backend FORCE may not end (a background worker busy on the database, seen
+                # on a loaded machine) finishes on its own: try again shortly
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await admin.close()
     kafka = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
