@@ -129,4 +129,16 @@ test('a photographer goes from sign-up to a delivered album', async ({ page, req
   await page.getByRole('button', { name: 'Show the Lightroom filter' }).click()
   await expect(page.getByLabel('Lightroom filename filter')).toHaveValue(new RegExp(first.name.replace(/\.[^.]+$/, '')))
   await snap(page, testInfo, 'portal-export')
+
+  // the albums list filters by status and searches
+  await page.getByRole('navigation', { name: 'Studio sections' }).getByRole('link', { name: 'Albums' }).click()
+  await page.getByLabel('Status').selectOption('delivered')
+  await expect(page.getByRole('link', { name: 'Anna & Ben' })).toBeVisible()
+  await expect(page.locator('.pf-card .pf-status')).toHaveText('Delivered')
+  await snap(page, testInfo, 'portal-albums')
+  await page.getByLabel('Status').selectOption('shared')
+  await expect(page.getByText('No album matches these filters.')).toBeVisible()
+  await page.getByLabel('Status').selectOption('')
+  await page.getByRole('searchbox', { name: 'Search' }).fill('Anna')
+  await expect(page.getByRole('link', { name: 'Anna & Ben' })).toBeVisible()
 })
