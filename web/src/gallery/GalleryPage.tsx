@@ -140,6 +140,12 @@ function Gallery({ token, guest, album, onRename }: { token: string; guest: stri
   const [lightbox, setLightbox] = useState<{ ids: string[]; index: number } | null>(null)
 
   const all = useMemo(() => photos.data?.pages.flatMap((page) => page.photos.items) ?? [], [photos.data])
+  // The listing names who picked each photo: this guest's earlier picks (another device, a
+  // cleared browser) show as theirs, not as another guest's.
+  const { setOwnPick } = actions
+  useEffect(() => {
+    for (const photo of all) if (photo.picked_by.includes(guest)) setOwnPick(photo.photo_id, true)
+  }, [all, guest, setOwnPick])
   const counts = useMemo(() => {
     let picked = 0
     let rated = 0
