@@ -156,6 +156,11 @@ class AlbumCommands:
         )
         return Shared(written, token)
 
+    def share_token_of(self, album_id: UUID, nonce: str) -> str:
+        """The current link's token, rebuilt from its nonce as the Sender does for the mail: a
+        photographer can copy the link again later; only its hash is recorded."""
+        return share_token(self._link_key, album_id, nonce)
+
     async def revoke_share(
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> Written:

@@ -85,6 +85,11 @@ class ShareLink(BaseModel):
     expires_at: datetime | None
     allow_download: bool
     watermark: bool = Field(description="Whether the client's previews carry the watermark.")
+    token: str | None = Field(
+        default=None,
+        description="The link's share token (the client's page is /g/{token}): in GET "
+        "/api/albums/{album_id}, for members who may share; absent elsewhere.",
+    )
 
 
 class AlbumView(BaseModel):

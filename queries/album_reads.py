@@ -7,6 +7,7 @@ its ``SortKey``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domains.album_workflow import commands_allowed
-from domains.policies import Action
+from domains.policies import Action, allows
 from queries.album_models import ActivityEntry, AlbumPhoto, AlbumQuery, AlbumView, CommentView
 from queries.auth import Callers, Principal
 from queries.bodies import path_uuid, read_query
@@ -159,7 +160,9 @@ class AlbumRows:
         )
 
 
-def album_read_endpoints(callers: Callers, pool: asyncpg.Pool) -> list[Endpoint]:
+def album_read_endpoints(
+    callers: Callers, pool: asyncpg.Pool, share_token_of: Callable[[UUID, str], str]
+) -> list[Endpoint]:
     rows = AlbumRows(callers, pool)
 
     async def list_albums(request: Request) -> Response:
@@ -186,8 +189,13 @@ def album_read_endpoints(callers: Callers, pool: asyncpg.Pool) -> list[Endpoint]
         return json(BY_CREATION.page([album_view(r) for r in found], query.limit))
 
     async def get_album(request: Request) -> Response:
-        _, row = await rows.get(request, Action.VIEW)
-        return json(album_view(row), headers={"ETag": f'"{row["version"]}"'})
+        principal, row = await rows.get(request, Action.VIEW)
+        view = album_view(row)
+        if row["share_nonce"] and allows(
+            principal.require(row["org_id"], Action.VIEW), Action.EDIT_ALBUMS
+        ):
+            view["share"]["token"] = share_token_of(row["album_id"], row["share_nonce"])
+        return json(view, headers={"ETag": f'"{row["version"]}"'})
 
     async def photos(request: Request) -> Response:
         _, row = await rows.get(request, Action.VIEW)

@@ -27,7 +27,9 @@ def album_endpoints(
     callers = Callers(history)
     return [
         *album_command_endpoints(albums, callers, max_body),
-        *album_read_endpoints(callers, pool),
+        *album_read_endpoints(
+            callers, pool, lambda album, nonce: albums.share_token_of(album, nonce)
+        ),
         *album_export_endpoints(callers, pool),
         *share_endpoints(albums, pool, max_body),
     ]

@@ -77,6 +77,8 @@ async def test_a_guest_reads_its_own_writes_with_the_commands_token(running: Run
     album_id = await studio.synced_album()
     photo = (await studio.photos(album_id))[0]["photo_id"]
     token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    shown_link = (await studio.get(f"/api/albums/{album_id}"))["share"]
+    assert shown_link["token"] == token, "the photographer can copy the link again later"
     http, guest = running.http, {"X-Guest": "Anna"}
     for n in range(5):  # each read straight after its write: without the wait some would lag
         picked = await http.post(

@@ -170,7 +170,11 @@ function ShareDialog({ album }: { album: Album }) {
   const [expires, setExpires] = useState('')
   const [allowDownload, setAllowDownload] = useState(album.share.allow_download)
   const [watermark, setWatermark] = useState(album.share.watermark)
-  const [token, setToken] = useState<string | null>(() => (album.share.active ? sessionStorage.getItem(SHARE_KEY(album.album_id)) : null))
+  // the album answers its link's token to members who may share; sessionStorage bridges the
+  // moment between a new share and the album's re-read
+  const [token, setToken] = useState<string | null>(() =>
+    album.share.active ? (album.share.token ?? sessionStorage.getItem(SHARE_KEY(album.album_id))) : null,
+  )
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null)
   const canShare = album.allowed_commands.includes('share')
   const share = useMutation({
