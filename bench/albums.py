@@ -111,7 +111,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         pages = await page_latencies(
             platform.pool,
             "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1",
-            PHOTOS_AFTER,
+            PHOTOS_AFTER.format(shown=""),
             uuid_of(album_id),
         )
         say(f"  photos page at {photos:,}: {pages.describe()}")

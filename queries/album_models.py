@@ -144,6 +144,7 @@ class AlbumPhoto(BaseModel):
 class CommentView(BaseModel):
     comment_id: UUID
     photo_id: UUID
+    photo_name: str | None = Field(description="The photo's file name (null once removed).")
     author: str = Field(description="A member's user id, or client:<guest> for a client.")
     text: str
     created_at: datetime
@@ -189,6 +190,12 @@ class ShareView(BaseModel):
 
 
 AlbumStatus = Literal[STATES]  # type: ignore[valid-type]
+
+
+class PhotoQuery(PageQuery):
+    show: Literal["all", "picked", "rated", "commented"] = Field(
+        default="all", description="Only the photos picked, rated or commented by any guest."
+    )
 
 
 class AlbumQuery(PageQuery):

@@ -23,7 +23,15 @@ from domains.album_workflow import COLORS, ShareGone
 from domains.rendition import PREVIEW
 from queries import consistency
 from queries.album_answers import GUEST, GUEST_COMMAND_HEADERS, answer, gone, guest_name, if_match
-from queries.album_models import AlbumWritten, Comment, CommentView, Note, Rating, ShareView
+from queries.album_models import (
+    AlbumWritten,
+    Comment,
+    CommentView,
+    Note,
+    PhotoQuery,
+    Rating,
+    ShareView,
+)
 from queries.album_reads import ALBUM_BY_ID, album_view, comments_page, photos_page
 from queries.bodies import path_uuid, read_body, read_query
 from queries.paging import PageQuery
@@ -81,7 +89,7 @@ def share_endpoints(
 
     @_link_answers
     async def share_view(request: Request) -> Response:
-        read_query(request, PageQuery)
+        read_query(request, PhotoQuery)
         link = await albums.open_share(str(request.path_params["share_token"]))
         album_id = link.album_id
         async with pool.acquire() as conn:
@@ -195,7 +203,7 @@ def share_endpoints(
             "rating and color are the calling guest's own",
             "client",
             response=ShareView,
-            query=PageQuery,
+            query=PhotoQuery,
             authenticated=False,
             errors=(400, 404, 409, 410, 422),
             headers={"X-Guest": GUEST, "X-Consistency-Token": SHARE_CONSISTENCY},

@@ -96,3 +96,31 @@ async def test_a_guest_reads_its_own_writes_with_the_commands_token(running: Run
         assert shown["picked_by"] == (["Anna"] if n % 2 == 0 else []), picked.json()
     other = {"X-Consistency-Token": studio.headers["X-Consistency-Token"]}
     assert (await http.get(f"/api/share/{token}", headers=other)).status_code == 200
+
+
+async def test_photos_filter_in_the_database_and_comments_name_their_photo(
+    running: Running,
+) -> None:
+    studio = await Studio.open(running, photos=4)
+    album_id = await studio.synced_album()
+    photos = await studio.photos(album_id)
+    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    http, guest = running.http, {"X-Guest": "Anna"}
+    first, second, third = (p["photo_id"] for p in photos[:3])
+    await http.post(f"/api/share/{token}/photos/{first}/select", headers=guest)
+    await http.post(f"/api/share/{token}/photos/{second}/rating", json={"rating": 3}, headers=guest)
+    said = await http.post(
+        f"/api/share/{token}/photos/{third}/comments", json={"text": "Crop?"}, headers=guest
+    )
+    studio.headers["X-Consistency-Token"] = said.json()["consistency_token"]
+    base = f"/api/albums/{album_id}/photos"
+    for show, expected in (("picked", first), ("rated", second), ("commented", third)):
+        found = [p["photo_id"] for p in (await studio.get(base, show=show))["items"]]
+        assert found == [expected], show
+        shared = (await http.get(f"/api/share/{token}", params={"show": show})).json()
+        assert [p["photo_id"] for p in shared["photos"]["items"]] == [expected], show
+    assert len((await studio.get(base, show="all"))["items"]) == 4
+    refused = await http.get(base, params={"show": "everything"}, headers=studio.headers)
+    assert refused.status_code == 422
+    comments = (await studio.get(f"/api/albums/{album_id}/comments"))["items"]
+    assert [c["photo_name"] for c in comments] == [photos[2]["name"]]
