@@ -149,7 +149,7 @@ function Comments({ token, guest, photoId, canComment, onComment }: { token: str
     try {
       await onComment(photoId, text.trim())
       const now = new Date().toISOString()
-      setPosted((list) => [...list, { comment_id: `local-${now}`, photo_id: photoId, author: `client:${guest}`, text: text.trim(), created_at: now }])
+      setPosted((list) => [...list, { comment_id: `local-${now}`, photo_id: photoId, photo_name: null, author: `client:${guest}`, text: text.trim(), created_at: now }])
       setText('')
     } catch (e) {
       setError(e)

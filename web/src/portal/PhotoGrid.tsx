@@ -29,14 +29,17 @@ const MIN_TILE = 150
 const GAP = 8
 const INFO_HEIGHT = 120
 
-function useAlbumPhotos(albumId: string) {
+/** One filter's photos, filtered by the platform (`?show=`), so a 15,000-photo album's picks
+ * are all there without loading every page; the key extends the album's photos key, so an
+ * invalidation of the album's photos reaches every filter. */
+function useAlbumPhotos(albumId: string, show: Filter) {
   return useInfiniteQuery({
-    queryKey: pk.albumPhotos(albumId),
+    queryKey: [...pk.albumPhotos(albumId), show],
     initialPageParam: null as string | null,
     queryFn: ({ pageParam }) =>
       call(
         api.GET('/api/albums/{album_id}/photos', {
-          params: { path: { album_id: albumId }, query: { limit: 500, cursor: pageParam }, header: consistency(albumId) },
+          params: { path: { album_id: albumId }, query: { limit: 500, cursor: pageParam, show }, header: consistency(albumId) },
         }),
       ) as Promise<Page>,
     getNextPageParam: (last) => last.next_cursor,
@@ -62,8 +65,8 @@ function useWidth(ref: React.RefObject<HTMLElement | null>): number {
 }
 
 export function PhotoGrid({ album, canSetProc }: { album: Album; canSetProc: boolean }) {
-  const photos = useAlbumPhotos(album.album_id)
   const [filter, setFilter] = useState<Filter>('all')
+  const photos = useAlbumPhotos(album.album_id, filter)
   const all = useMemo(() => photos.data?.pages.flatMap((p) => p.items) ?? [], [photos.data])
   const shown = useMemo(
     () =>
@@ -78,7 +81,7 @@ export function PhotoGrid({ album, canSetProc }: { album: Album; canSetProc: boo
       ),
     [all, filter],
   )
-  const picked = all.filter((p) => p.selected).length
+  const picked = album.selection_count
   const scroller = useRef<HTMLDivElement>(null)
   const width = useWidth(scroller)
   const columns = Math.max(2, Math.floor((width + GAP) / (MIN_TILE + GAP)))
@@ -121,7 +124,7 @@ export function PhotoGrid({ album, canSetProc }: { album: Album; canSetProc: boo
         </ProblemMessage>
       )}
       {photos.data && shown.length === 0 && (
-        <p>{all.length === 0 ? (album.status === 'syncing' ? 'The photos are being synced…' : 'No photos in this album yet: sync it from its folder.') : 'No photo matches this filter.'}</p>
+        <p>{all.length === 0 && filter === 'all' ? (album.status === 'syncing' ? 'The photos are being synced…' : 'No photos in this album yet: sync it from its folder.') : 'No photo matches this filter.'}</p>
       )}
       <p className="pf-muted" aria-live="polite">
         {photos.data ? `${shown.length} of ${album.photo_count} photos shown${hasNextPage ? ' (loading more as you scroll)' : ''}.` : ''}
