@@ -291,6 +291,7 @@ async def serve_api(platform: Platform) -> None:
                     platform.redis, settings.namespace, settings.auth_rate_limit, per_minute
                 ),
                 cors_origins=settings.cors_origins,
+                google_client_id=settings.google_client_id,
                 identity=IdentityCommands(
                     platform.apps[USERS.name],
                     users,

@@ -78,6 +78,8 @@ class ApiParts:
     max_body_bytes: int
     consistency_wait_seconds: float
     login_failures_per_account: int = 10
+    google_client_id: str = ""
+    """Google sign-in's OAuth client id (``GET /api/auth/config``); empty when it is off."""
     images: ImageParts | None = None
     """Thumbnails, previews, originals and ZIPs; None serves no image routes."""
     live: LiveParts | None = None
@@ -102,6 +104,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
             wait,
             parts.history,
             FailedLogins(parts.redis, parts.namespace, parts.login_failures_per_account),
+            parts.google_client_id,
         ),
         *org_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, wait, parts.history),
         *member_endpoints(parts.orgs, parts.pool, parts.max_body_bytes, parts.history),

@@ -59,6 +59,12 @@ class Membership(BaseModel):
     role: str
 
 
+class AuthConfig(BaseModel):
+    google_client_id: str | None = Field(
+        description="Google OAuth client id for Google sign-in; null when it is off."
+    )
+
+
 class Me(BaseModel):
     user_id: UUID
     email: str
@@ -74,6 +80,7 @@ def identity_endpoints(
     wait_seconds: float,
     history: EventHistoryPort | None = None,
     failed_logins: FailedLogins | None = None,
+    google_client_id: str = "",
 ) -> list[Endpoint]:
     callers = Callers(history)
 
@@ -108,6 +115,9 @@ def identity_endpoints(
     async def google(request: Request) -> Response:
         body = await read_body(request, GoogleToken, max_body)
         return pair(await identity.google_sign_in(body.id_token))
+
+    async def config(request: Request) -> Response:
+        return json({"google_client_id": google_client_id or None})
 
     async def refresh(request: Request) -> Response:
         body = await read_body(request, RefreshToken, max_body)
@@ -181,6 +191,16 @@ def identity_endpoints(
             response=TokenPair,
             authenticated=False,
             errors=auth_errors,
+        ),
+        Endpoint(
+            "GET",
+            "/api/auth/config",
+            config,
+            "How to sign in here: the Google client id when Google sign-in is on",
+            "auth",
+            response=AuthConfig,
+            authenticated=False,
+            errors=(),
         ),
         Endpoint(
             "POST",

@@ -8,9 +8,11 @@ Playwright's screenshots stay in web/test-results/ and its report in web/playwri
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import httpx
@@ -39,6 +41,7 @@ async def test_the_browser_journeys_pass(running: Running) -> None:
         "PHOTOFLOW_BASE_URL": str(running.http.base_url).rstrip("/"),
         "PHOTOFLOW_CHROMIUM": CHROMIUM,
         "PHOTOFLOW_E2E_PHOTOS": str(running.world.photos),  # a local root with demo photos
+        "PHOTOFLOW_E2E_GOOGLE_ID_TOKENS": _google_id_tokens(running),  # e2e/google-signin.spec.ts
         "CI": "1",
         "FORCE_COLOR": "0",
     }
@@ -60,6 +63,16 @@ async def test_the_browser_journeys_pass(running: Running) -> None:
     text = output.decode(errors="replace")
     assert process.returncode == 0, f"playwright failed ({process.returncode}):\n{text}"
     print(text)
+
+
+def _google_id_tokens(running: Running) -> str:
+    """A Google ID token for a new user per Playwright project, minted by the Google stand-in."""
+    users = {}
+    for project in ("desktop", "phone"):
+        subject = uuid.uuid4().hex
+        email = f"google-{project}-{subject[:12]}@example.com"
+        users[project] = {"email": email, "id_token": running.google.id_token(subject, email)}
+    return json.dumps(users)
 
 
 async def test_pages_fall_back_to_the_app_and_assets_are_immutable(running: Running) -> None:

@@ -6,7 +6,7 @@ import { getTokens, setTokens, subscribeTokens } from './tokens'
 
 const hasTokens = () => getTokens() !== null
 
-/** Keeps the tokens (localStorage, ./tokens.ts) and offers sign in, sign up and sign out. */
+/** Keeps the tokens (localStorage, ./tokens.ts) and offers sign in (password or Google), sign up and sign out. */
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient()
   const signedIn = useSyncExternalStore(subscribeTokens, hasTokens, hasTokens)
@@ -14,6 +14,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(
     async (email: string, password: string) => {
       const pair = await call(api.POST('/api/auth/login', { body: { email, password } }))
+      queryClient.clear()
+      setTokens({ access_token: pair.access_token, refresh_token: pair.refresh_token })
+    },
+    [queryClient],
+  )
+
+  const signInWithGoogle = useCallback(
+    async (idToken: string) => {
+      const pair = await call(api.POST('/api/auth/google', { body: { id_token: idToken } }))
       queryClient.clear()
       setTokens({ access_token: pair.access_token, refresh_token: pair.refresh_token })
     },
@@ -40,6 +49,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     }
   }, [queryClient])
 
-  const auth = useMemo<Auth>(() => ({ signedIn, signIn, signUp, signOut }), [signedIn, signIn, signUp, signOut])
+  const auth = useMemo<Auth>(
+    () => ({ signedIn, signIn, signUp, signInWithGoogle, signOut }),
+    [signedIn, signIn, signUp, signInWithGoogle, signOut],
+  )
   return <AuthContext value={auth}>{children}</AuthContext>
 }

@@ -13,6 +13,8 @@ export interface Auth {
   signIn(email: string, password: string): Promise<void>
   /** `POST /api/auth/register` then `signIn`; throws `ApiProblem` with field errors. */
   signUp(account: SignUp): Promise<void>
+  /** `POST /api/auth/google` with Google's ID token (`credential`); throws `ApiProblem` (401 refused). */
+  signInWithGoogle(idToken: string): Promise<void>
   /** `POST /api/auth/logout`, then forgets the tokens and every cached answer. */
   signOut(): Promise<void>
 }

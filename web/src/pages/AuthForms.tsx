@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { Link, useLocation, useNavigate } from 'react-router'
 import { ApiProblem } from '../api/problem'
 import { useAuth } from '../auth/context'
+import { GoogleSignIn } from '../auth/GoogleSignIn'
 import { nextPath, signInPath } from '../auth/next'
 import { Button, Field, ProblemMessage } from '../ui'
 
@@ -27,7 +28,7 @@ function useSubmit(action: (form: FormData) => Promise<void>) {
 
 const text = (form: FormData, name: string) => String(form.get(name) ?? '')
 
-/** `/app/signin`: email and password; `?next=` says where to go after. */
+/** `/app/signin`: email and password (or Google, when the platform has it); `?next=` says where to go after. */
 export function SignInPage() {
   const { signIn } = useAuth()
   const { error, busy, onSubmit, next } = useSubmit((form) => signIn(text(form, 'email'), text(form, 'password')))
@@ -44,6 +45,7 @@ export function SignInPage() {
           Sign in
         </Button>
       </form>
+      <GoogleSignIn next={next} mode="signin" />
       <p>
         New to PhotoFlow? <Link to={signInPath(next, 'signup')}>Create an account</Link>
       </p>
@@ -79,6 +81,7 @@ export function SignUpPage() {
           Sign up
         </Button>
       </form>
+      <GoogleSignIn next={next} mode="signup" />
       <p>
         Already have an account? <Link to={signInPath(next)}>Sign in</Link>
       </p>
