@@ -24,10 +24,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 """Where the built app is; ``PHOTOFLOW_WEB_DIST`` overrides it."""
 
+GSI = "https://accounts.google.com/gsi/"
+"""Google Identity Services, the sign-in button's script, styles and frame (Google's own list)."""
 CSP = (
-    "default-src 'self'; script-src 'self'; "
+    f"default-src 'self'; script-src 'self' {GSI}client; "
     # Radix's scroll lock injects a <style> element while a dialog is open
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+    f"style-src 'self' 'unsafe-inline' {GSI}style; img-src 'self' data: blob:; "
+    f"connect-src 'self' {GSI}; frame-src {GSI}; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
