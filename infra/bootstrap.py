@@ -167,8 +167,8 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         )
         pool = await asyncpg.create_pool(
             settings.database_url,
-            min_size=2,
-            max_size=20,
+            min_size=settings.read_pool_min,
+            max_size=max(settings.read_pool_min, settings.read_pool_max),
             timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
         )
         stack.push_async_callback(_close_pool, pool)

@@ -42,11 +42,14 @@ def open_application(
                     "PERSISTENCE_MODULE": "eventsourcing.postgres",
                     **settings.postgres_parts(),
                     "POSTGRES_SCHEMA": schema,
-                    "POSTGRES_POOL_SIZE": "4",
+                    # a connection each at rest, more under load: see the README's budget
+                    "POSTGRES_POOL_SIZE": str(settings.eventstore_pool_min),
                     # a restarted PostgreSQL is noticed at once, and a dead one within seconds
                     "POSTGRES_PRE_PING": "y",
                     "POSTGRES_CONNECT_TIMEOUT": str(max(1, int(settings.database_timeout_seconds))),
-                    "POSTGRES_MAX_OVERFLOW": "4",
+                    "POSTGRES_MAX_OVERFLOW": str(
+                        max(0, settings.eventstore_pool_max - settings.eventstore_pool_min)
+                    ),
                     "CREATE_TABLE": "y",
                     "AGGREGATE_CACHE_MAXSIZE": "10000",
                     "DEEPCOPY_FROM_AGGREGATE_CACHE": "y" if copy_from_cache else "n",

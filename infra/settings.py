@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     watchdog_seconds: float = Field(
         default=60.0, gt=0, description="A consumer behind and not moving this long is recreated."
     )
+    eventstore_pool_min: int = Field(
+        default=1,
+        ge=0,
+        description="PostgreSQL connections each of the seven event stores keeps open; it opens "
+        "more on demand up to eventstore_pool_max and closes them after 10 idle minutes.",
+    )
+    eventstore_pool_max: int = Field(default=4, ge=1)
+    read_pool_min: int = Field(
+        default=1, ge=0, description="Connections the read tables' pool keeps open."
+    )
+    read_pool_max: int = Field(default=16, ge=1)
     database_timeout_seconds: float = Field(
         default=4.0, gt=0, description="Connect timeout and command deadline: 503 in time."
     )
