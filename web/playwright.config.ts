@@ -7,6 +7,7 @@ import { defineConfig, devices } from '@playwright/test'
  * The browser is Debian's chromium (`make chromium`): no browser download here.
  */
 const baseURL = process.env.PHOTOFLOW_BASE_URL ?? 'http://127.0.0.1:8000'
+const BULK = /portal-live-sync\.spec\.ts/
 const executablePath = process.env.PHOTOFLOW_CHROMIUM ?? '/usr/bin/chromium'
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0
 
@@ -32,7 +33,15 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   projects: [
-    { name: 'desktop', use: { ...devices['Desktop Chrome'], channel: undefined, launchOptions } },
-    { name: 'phone', use: { ...devices['Pixel 7'], launchOptions } },
+    { name: 'desktop', testIgnore: BULK, use: { ...devices['Desktop Chrome'], channel: undefined, launchOptions } },
+    { name: 'phone', testIgnore: BULK, use: { ...devices['Pixel 7'], launchOptions } },
+    // A sync of thousands of files keeps the render worker busy for a while after it: it runs
+    // once the others are done, so their timings never share the machine with it.
+    {
+      name: 'bulk',
+      testMatch: BULK,
+      dependencies: ['desktop', 'phone'],
+      use: { ...devices['Desktop Chrome'], channel: undefined, launchOptions },
+    },
   ],
 })

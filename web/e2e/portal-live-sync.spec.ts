@@ -10,7 +10,7 @@ import { createUser, signInWithTokens, snap } from './support'
 const FILES = 2500
 
 test('a sync’s progress bar moves live', async ({ page, request }, testInfo) => {
-  test.skip(testInfo.project.name !== 'desktop', 'one big sync is enough: the phone project skips it')
+  // its own project ('bulk', playwright.config.ts): it runs after the others, once
   test.setTimeout(120_000)
   const dir = testDirectory('live-sync')
   writeJpegs(dir, FILES)
