@@ -86,9 +86,7 @@ class RedisShareLinkCache:
             return _decode(raw)
         facts = await load()
         try:
-            await self._set(
-                keys=[kept, generation], args=[seen or b"", _encode(facts), self._ttl]
-            )
+            await self._set(keys=[kept, generation], args=[seen or b"", _encode(facts), self._ttl])
         except RedisError as error:
             log.warning("share-link cache not written: %s", error)
         return facts
