@@ -10,12 +10,11 @@ read. Adapters (``infra.rendition_store``): a directory, or an S3 bucket.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import Protocol
 
-MEDIA_TYPE = "image/jpeg"
-KIND = re.compile(r"[a-z0-9-]{1,64}")
+from domains.rendition import MEDIA_TYPE, checked_kind, rendition_etag, rendition_key
+
+__all__ = ["MEDIA_TYPE", "RenditionStore", "checked_kind", "rendition_etag", "rendition_key"]
 
 
 class RenditionStore(Protocol):
@@ -36,20 +35,3 @@ class RenditionStore(Protocol):
     def etag(self, checksum: str, kind: str) -> str:
         """A strong validator of the rendition, without reading it."""
         ...
-
-
-def rendition_key(checksum: str) -> str:
-    """The checksum as a name: a provider's checksum is any text (an ETag with quotes, a
-    ``size-mtime``), so files and keys are named by its SHA-256."""
-    return hashlib.sha256(checksum.encode()).hexdigest()
-
-
-def rendition_etag(checksum: str, kind: str) -> str:
-    return f'"{rendition_key(checksum)[:32]}-{kind}"'
-
-
-def checked_kind(kind: str) -> str:
-    """The kind, or ``ValueError``: it becomes part of a path or an object key."""
-    if not KIND.fullmatch(kind):
-        raise ValueError(f"not a rendition kind: {kind!r}")
-    return kind

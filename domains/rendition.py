@@ -9,6 +9,8 @@ and puts render progress on Kafka like a sync's progress.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +22,26 @@ THUMBNAIL = "thumbnail"
 PREVIEW = "preview"
 KINDS: dict[str, int] = {THUMBNAIL: 400, PREVIEW: 2048}
 """Each rendition kind and the length of its long edge in pixels."""
+MEDIA_TYPE = "image/jpeg"
+KIND = re.compile(r"[a-z0-9-]{1,64}")
+"""Any kind a store keeps: ``thumbnail``, ``preview``, a watermarked ``preview-wm-<hex>``."""
+
+
+def rendition_key(checksum: str) -> str:
+    """The checksum as a name: a provider's checksum is any text (an ETag with quotes, a
+    ``size-mtime``), so files and keys are named by its SHA-256."""
+    return hashlib.sha256(checksum.encode()).hexdigest()
+
+
+def rendition_etag(checksum: str, kind: str) -> str:
+    return f'"{rendition_key(checksum)[:32]}-{kind}"'
+
+
+def checked_kind(kind: str) -> str:
+    """The kind, or ``ValueError``: it becomes part of a path or an object key."""
+    if not KIND.fullmatch(kind):
+        raise ValueError(f"not a rendition kind: {kind!r}")
+    return kind
 
 
 class Renditions(Aggregate):

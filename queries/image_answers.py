@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from commands.rendition_store import rendition_etag
+from domains.rendition import MEDIA_TYPE, rendition_etag, rendition_key
 from infra.cloud.base import ProviderError
 from infra.originals import FolderPlace, Originals
-from infra.rendition_store import MEDIA_TYPE, RenditionStore, rendition_key
+from infra.rendition_store import RenditionStore
 from queries.problems import Problem, not_found
 
 YEAR = 31_536_000

@@ -16,8 +16,7 @@ from urllib.parse import quote
 import asyncpg
 from pydantic import BaseModel, Field
 
-from commands.rendition_store import rendition_etag
-from domains.rendition import PREVIEW, THUMBNAIL
+from domains.rendition import PREVIEW, THUMBNAIL, rendition_etag
 
 IMAGE_COLUMNS = (
     "f.checksum, r.state AS rendition_state, r.thumbnail_width, r.thumbnail_height,"

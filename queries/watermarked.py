@@ -18,7 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from commands.rendition_store import MEDIA_TYPE
+from domains.rendition import MEDIA_TYPE
 from domains.watermark import Watermark
 from queries.image_answers import FileRef, ImageQuery, not_rendered
 

@@ -33,19 +33,26 @@ class Running:
 
 @pytest.fixture(scope="session")
 async def running(stack: None) -> AsyncIterator[Running]:
+    async with whole_platform("platform", digest_seconds="3") as running:
+        yield running
+
+
+@asynccontextmanager
+async def whole_platform(log_name: str, **settings: str) -> AsyncIterator[Running]:
+    """A new world with six demo photos and a platform on it, as ``make run`` starts one."""
     async with new_world() as world:
         generate(world.photos, count=6)
         with google_certs_server() as google:
             process = world.spawn(
                 "run",
-                log_name="platform",
+                log_name=log_name,
                 auth_rate_limit="100000",
                 google_client_id=CLIENT_ID,
                 google_certs_url=google.certs_url,
                 mailbox_dir=str(world.mailbox),
                 local_roots=str(world.photos),
-                digest_seconds="3",
                 allowed_private_endpoints="127.0.0.1",
+                **settings,
             )
             async with running_platform(world, process, google) as running:
                 yield running

@@ -20,11 +20,8 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from infra.demo_photos import generate
 from queries.web_pages import WebPages
-from tests.e2e.conftest import Running, running_platform
-from tests.support.google import CLIENT_ID, google_certs_server
-from tests.support.world import new_world
+from tests.e2e.conftest import Running, whole_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -38,21 +35,8 @@ async def own_platform(stack: None) -> AsyncIterator[Running]:
     """A platform of the journeys' own, as ``make run`` starts it. The journeys watch live
     updates arrive within seconds; the suite's shared platform is still rendering and syncing
     what earlier tests left it (hundreds of files), which in CI delayed them past their limits."""
-    async with new_world() as world:
-        generate(world.photos, count=6)
-        with google_certs_server() as google:
-            process = world.spawn(
-                "run",
-                log_name="journeys",
-                auth_rate_limit="100000",
-                google_client_id=CLIENT_ID,
-                google_certs_url=google.certs_url,
-                mailbox_dir=str(world.mailbox),
-                local_roots=str(world.photos),
-                allowed_private_endpoints="127.0.0.1",
-            )
-            async with running_platform(world, process, google) as running:
-                yield running
+    async with whole_platform("journeys") as running:
+        yield running
 
 
 @pytest.mark.timeout(TIMEOUT_SECONDS + 120)  # Playwright's own limit, plus the platform's start

@@ -7,29 +7,9 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
 import { galleryKeys, patchPhoto, refreshLater, type Color } from './data'
+import { CLIENT_ALBUM_EVENTS } from '../api/events'
 import type { GalleryActions } from './actions'
 
-/** The album event types a share stream carries (queries/client_safe.py). */
-const EVENT_TYPES = [
-  'AlbumCreated',
-  'AlbumPhotosAdded',
-  'AlbumPhotosRemoved',
-  'AlbumSyncFinished',
-  'AlbumShared',
-  'AlbumShareRevoked',
-  'AlbumPhotoSelected',
-  'AlbumPhotoDeselected',
-  'AlbumPhotoRated',
-  'AlbumCommentAdded',
-  'AlbumSelectionSubmitted',
-  'AlbumEditingStarted',
-  'AlbumProcStatusSet',
-  'AlbumDelivered',
-  'AlbumChangesRequested',
-  'AlbumApproved',
-  'AlbumArchived',
-  'AlbumReopened',
-]
 
 interface Envelope {
   type?: string
@@ -115,7 +95,7 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
           break
       }
     }
-    for (const type of EVENT_TYPES) source.addEventListener(type, onEvent)
+    for (const type of CLIENT_ALBUM_EVENTS) source.addEventListener(type, onEvent)
     source.onmessage = onEvent // an event type added later: at least the header is read again
     source.onopen = () => setState('live')
     source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'offline' : 'connecting')

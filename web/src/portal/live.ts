@@ -9,6 +9,7 @@
 import { useQueryClient, type QueryClient } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
 import { api, call, type Schemas } from '../api/client'
+import { CLIENT_ALBUM_EVENTS, MEMBER_ALBUM_EVENTS } from '../api/events'
 import { keys } from '../api/hooks'
 import { pk } from './queries'
 
@@ -34,27 +35,8 @@ export const LIVE_EVENT_TYPES = [
   'StorageFolderSyncProgress',
   'StorageFolderSyncCompleted',
   'StorageFolderSyncFailed',
-  'AlbumCreated',
-  'AlbumSyncRequested',
-  'AlbumPhotosAdded',
-  'AlbumPhotosRemoved',
-  'AlbumSyncFinished',
-  'AlbumShared',
-  'AlbumShareRevoked',
-  'AlbumPhotoSelected',
-  'AlbumPhotoDeselected',
-  'AlbumPhotoRated',
-  'AlbumCommentAdded',
-  'AlbumSelectionSubmitted',
-  'AlbumEditingStarted',
-  'AlbumProcStatusSet',
-  'AlbumDelivered',
-  'AlbumChangesRequested',
-  'AlbumApproved',
-  'AlbumArchived',
-  'AlbumReopened',
-  'AlbumTagged',
-  'AlbumUntagged',
+  ...CLIENT_ALBUM_EVENTS,
+  ...MEMBER_ALBUM_EVENTS,
   'OrganizationCreated',
   'OrganizationRenamed',
   'OrganizationMemberAdded',
