@@ -62,8 +62,10 @@ down: venv
 status: venv
 	$(PY) -m infra.stack status
 
+# API processes (one per core) and a process per worker, under one supervisor, unless
+# PHOTOFLOW_PROCESSES says otherwise (`make run PHOTOFLOW_PROCESSES=single`: one process).
 run: up web
-	PHOTOFLOW_DEMO=1 $(PY) -m infra run
+	PHOTOFLOW_DEMO=1 PHOTOFLOW_PROCESSES=$${PHOTOFLOW_PROCESSES:-auto} $(PY) -m infra run
 
 test: up web chromium
 	$(PY) -m pytest

@@ -1,6 +1,7 @@
 """``python -m infra ROLE``: run the platform, or one of its parts, or a maintenance command.
 
-run                  everything below in one process (``make run``)
+run                  everything below: in one process, or split into processes under one
+                     supervisor (--processes split|auto, PHOTOFLOW_PROCESSES; ``make run``: auto)
 api                  the HTTP API alone
 relay                the relay alone (event store -> Kafka)
 sender               the Sender: invitation and album mail
@@ -8,6 +9,7 @@ sync                 the storage sync worker
 album-sync           the process manager that updates albums when their folder synced
 render               the render worker: thumbnails and previews of synced photos
 projector NAME       one projection worker; start several to share its partitions
+projections          every projection worker, in one process
 rebuild NAME         drop a projection's tables and replay it, with a progress bar
 rotate-keys          add a JWT signing key (the older ones keep verifying)
 parked list          messages a worker could not apply, with their errors
@@ -35,7 +37,8 @@ from uuid import UUID
 import uvloop
 
 from broker import parking
-from infra import audit_export, keys, logs, parked
+from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS
+from infra import audit_export, keys, logs, parked, processes
 from infra.bootstrap import (
     Platform,
     open_platform,
@@ -51,9 +54,52 @@ from infra.bootstrap import (
 from infra.demo import seed_demo, share_demo_album
 from infra.eventstore import events_table
 from infra.gc_tuning import tune_gc
+from infra.heartbeats import beat_forever
 from infra.settings import Settings
 from projections.rebuild import rebuild
 from projections.registry import all_projections
+
+# The event stores each worker role uses; a role not named here opens every store.
+ROLE_STREAMS: dict[str, tuple[str, ...]] = {
+    "projector": (),
+    "projections": (),
+    "rebuild": (),
+    "sender": (DELIVERIES.name,),
+    "sync": (FOLDERS.name, PROVIDERS.name),
+    "render": (FOLDERS.name, PROVIDERS.name),
+    "album-sync": (ALBUMS.name, FOLDERS.name, ORGS.name),
+}
+
+
+async def run_projections(platform: Platform) -> None:
+    """Every projection worker in this process (each with its own consumer)."""
+    await asyncio.gather(*(run_projector(platform, name) for name in all_projections()))
+
+
+async def serve_api_process(platform: Platform, shared_port: bool) -> None:
+    """The API; on a shared port (split mode) it binds its own SO_REUSEPORT socket, and its
+    heartbeat makes it one of the ``api`` instances in health and metrics."""
+    s = platform.settings
+    sockets = [processes.shared_port_socket(s.http_host, s.http_port)] if shared_port else None
+
+    async def status() -> dict[str, object]:
+        return {"lag": None, "pid": os.getpid()}
+
+    beat = asyncio.create_task(
+        beat_forever(
+            platform.redis,
+            s.namespace,
+            ("api", "api"),
+            platform.instance,
+            status,
+            s.heartbeat_seconds,
+        )
+    )
+    try:
+        await serve_api(platform, sockets)
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
 
 
 async def _rebuild(platform: Platform, name: str) -> None:
@@ -116,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "album-sync",
         "render",
         "projector",
+        "projections",
         "rebuild",
         "rotate-keys",
         "parked",
@@ -126,6 +173,22 @@ def main(argv: list[str] | None = None) -> int:
         "name", nargs="?", help="the projection (projector, rebuild); list|retry|drop (parked)"
     )
     parser.add_argument("ids", nargs="*", help="parked: message ids, or 'all'")
+    parser.add_argument(
+        "--processes",
+        choices=["single", "split", "auto"],
+        help="run: one process, or API_WORKERS API processes and one per worker "
+        "(default: PHOTOFLOW_PROCESSES, single; auto splits on two cores or more)",
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        help="run --processes split: API processes (default: PHOTOFLOW_API_WORKERS, one per core)",
+    )
+    parser.add_argument(
+        "--shared-port",
+        action="store_true",
+        help="api: bind the port with SO_REUSEPORT, beside the other API processes (split mode)",
+    )
     args = parser.parse_args(argv)
     if args.role == "parked" and args.name not in ("list", "retry", "drop"):
         parser.error("parked needs list, retry or drop")
@@ -154,26 +217,38 @@ def main(argv: list[str] | None = None) -> int:
 
     roles: dict[str, Callable[[Platform], Awaitable[None]]] = {
         "run": run_everything,
-        "api": serve_api,
+        "api": lambda p: serve_api_process(p, args.shared_port),
         "relay": run_relay,
         "sender": run_sender,
         "sync": run_sync_worker,
         "album-sync": run_album_sync_manager,
         "render": run_render_worker,
         "projector": lambda p: run_projector(p, args.name),
+        "projections": run_projections,
         "rebuild": lambda p: _rebuild(p, args.name),
         "parked": lambda p: _parked(p, args.name, args.ids),
         "audit": lambda p: _export(p, args.ids[0], args.ids[1]),
     }
 
     settings = Settings()
-    if args.role in ("run", "api") and not _port_free(settings.http_host, settings.http_port):
+    shared_port = args.role == "api" and args.shared_port
+    if (
+        args.role in ("run", "api")
+        and not shared_port
+        and not _port_free(settings.http_host, settings.http_port)
+    ):
         print(
             f"PhotoFlow (or something else) already listens on "
             f"{settings.http_host}:{settings.http_port}; set PHOTOFLOW_HTTP_PORT to run another",
             file=sys.stderr,
         )
         return 1
+    cores = os.cpu_count()
+    if (
+        args.role == "run"
+        and processes.shape(args.processes or settings.processes, cores) == "split"
+    ):
+        return processes.run_split(settings, args.api_workers or settings.api_workers)
 
     async def go() -> None:
         main_task = asyncio.current_task()
@@ -189,12 +264,12 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop)
 
-        async with open_platform(settings) as platform:
+        async with open_platform(settings, ROLE_STREAMS.get(args.role)) as platform:
             tune_gc()
-            if args.role in ("run", "api"):
+            if args.role == "run" or (args.role == "api" and not shared_port):
                 s = platform.settings
                 print(f"PhotoFlow API on http://{s.http_host}:{s.http_port}/api/health", flush=True)
-            if args.role == "run" and settings.demo:
+            if args.role in ("run", "api") and settings.demo:
                 seeded = await seed_demo(platform)
                 sharing = asyncio.create_task(share_demo_album(platform, seeded))
                 sharing.add_done_callback(lambda task: task.exception())

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Coroutine, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -60,7 +61,7 @@ from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderServic
 from commands.storage import StorageApplication, StorageCommands
 from commands.watermarks import StudioWatermarks
 from domains.folder import Folder
-from infra import hash_chain, keys
+from infra import client_keys, hash_chain, keys
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, events_table, open_application
 from infra.folder_owners import StorageFolderOwners
@@ -157,8 +158,14 @@ class Platform:
 
 
 @asynccontextmanager
-async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
-    """Connect to PostgreSQL, Redis and Kafka; create topics, event stores and read tables."""
+async def open_platform(
+    settings: Settings, streams: Collection[str] | None = None
+) -> AsyncIterator[Platform]:
+    """Connect to PostgreSQL, Redis and Kafka; create topics, event stores and read tables.
+
+    ``streams`` names the event stores a role uses (None: all): only those are opened, so a
+    process holds PostgreSQL connections only for what it uses (see the README's budget).
+    """
     async with AsyncExitStack() as stack:
         await ensure_topics(
             settings.kafka_bootstrap,
@@ -181,39 +188,31 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
         stack.push_async_callback(redis.aclose)
         await _create_read_tables(pool)
         key = keys.cipher_key(Path(settings.keys_dir))
-        orgs = await asyncio.to_thread(
-            open_application, OrganizationApplication, settings, "organization"
-        )
-        stack.callback(orgs.close)
-        identity = await asyncio.to_thread(
-            open_application, IdentityApplication, settings, "identity", key
-        )
-        stack.callback(identity.close)
-        providers = await asyncio.to_thread(
-            open_application, ProviderApplication, settings, "provider", key
-        )
-        stack.callback(providers.close)
-        sender = await asyncio.to_thread(open_application, SenderApplication, settings, "sender")
-        stack.callback(sender.close)
-        storage = await asyncio.to_thread(open_application, StorageApplication, settings, "storage")
-        stack.callback(storage.close)
-        albums = await asyncio.to_thread(
-            open_application, AlbumsApplication, settings, "photoflow", None, False
-        )
-        stack.callback(albums.close)
-        apps = {
-            ORGS.name: orgs,
-            USERS.name: identity,
-            PROVIDERS.name: providers,
-            DELIVERIES.name: sender,
-            FOLDERS.name: storage,
-            ALBUMS.name: albums,
-            RENDITIONS.name: storage,
-            DOWNLOADS.name: storage,
-        }
+        stores: list[tuple[tuple[str, ...], type[Application[UUID]], str, str | None, bool]] = [
+            ((ORGS.name,), OrganizationApplication, "organization", None, True),
+            ((USERS.name,), IdentityApplication, "identity", key, True),
+            ((PROVIDERS.name,), ProviderApplication, "provider", key, True),
+            ((DELIVERIES.name,), SenderApplication, "sender", None, True),
+            (
+                (FOLDERS.name, RENDITIONS.name, DOWNLOADS.name),
+                StorageApplication,
+                "storage",
+                None,
+                True,
+            ),
+            ((ALBUMS.name,), AlbumsApplication, "photoflow", None, False),
+        ]
+        apps: dict[str, Application[UUID]] = {}
+        for names, cls, schema, cipher, copy in stores:
+            if streams is not None and not set(names) & set(streams):
+                continue
+            app = await asyncio.to_thread(open_application, cls, settings, schema, cipher, copy)
+            stack.callback(app.close)
+            apps.update(dict.fromkeys(names, app))
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
             await hash_chain.install(conn, sorted({events_table(a) for a in apps.values()}))
+            await client_keys.install(conn)
         platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
         yield platform
@@ -249,7 +248,8 @@ def required_workers() -> list[tuple[str, str]]:
     ]
 
 
-async def serve_api(platform: Platform) -> None:
+async def serve_api(platform: Platform, sockets: list[socket.socket] | None = None) -> None:
+    """The HTTP API on HTTP_HOST:HTTP_PORT, or on ``sockets`` already bound (shared port)."""
     settings = platform.settings
     kafka_admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await kafka_admin.start()
@@ -270,6 +270,7 @@ async def serve_api(platform: Platform) -> None:
         folders = await platform.committer(FOLDERS.name)
         albums = await platform.committer(ALBUMS.name)
         images = image_parts(platform, folders)
+        album_keys = client_keys.PostgresClientKeys(platform.pool)
         app = build_app(
             ApiParts(
                 pool=platform.pool,
@@ -309,6 +310,7 @@ async def serve_api(platform: Platform) -> None:
                     StorageFolderOwners(platform.apps[FOLDERS.name]),
                     OrganizationStudioRoles(platform.apps[ORGS.name]),
                     RedisShareLinkCache(platform.redis, settings.namespace),
+                    album_keys,
                 ),
                 check_location=Locations(provider_config(settings)).check,
                 orgs=OrganizationCommands(
@@ -322,6 +324,7 @@ async def serve_api(platform: Platform) -> None:
                         platform.pool, {s: events_table(a) for s, a in platform.apps.items()}
                     ),
                     OrganizationStudioRoles(platform.apps[ORGS.name]),
+                    album_keys,
                 ),
                 asyncapi=lambda: asyncapi_document(
                     settings.kafka_bootstrap, API_VERSION, settings.topic_prefix
@@ -362,7 +365,7 @@ async def serve_api(platform: Platform) -> None:
             timeout_graceful_shutdown=5,
         )
         server = _ApiServer(config)
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets))
         try:
             await asyncio.shield(serving)
         except asyncio.CancelledError:

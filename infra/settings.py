@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -78,6 +79,18 @@ class Settings(BaseSettings):
         description="Thumbnail, preview and original GETs per user a minute (their own budget).",
     )
     instance: str = Field(default="", description="Names this process in heartbeats.")
+    processes: Literal["single", "split", "auto"] = Field(
+        default="single",
+        description="The shape of `python -m infra run`: single, one process for everything "
+        "(tests, small machines); split, API_WORKERS API processes on one port and each worker "
+        "in a process of its own, under one supervisor; auto, split on two cores or more. "
+        "`make run` sets auto.",
+    )
+    api_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="API processes sharing the port in split mode; one per core by default.",
+    )
 
     trusted_proxies: str = Field(
         default="",
