@@ -90,7 +90,9 @@ def health_endpoints(
         except Exception:  # Redis is down: already reported above
             beats = []
         workers = []
-        for kind, name in required_workers:
+        # the required workers, then any other process that beats (API processes, split mode)
+        others = sorted({(b["kind"], b["name"]) for b in beats} - set(required_workers))
+        for kind, name in [*required_workers, *others]:
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
             lags = [b["lag"] for b in mine if b.get("lag") is not None]
             failures = [b["failure"] for b in mine if b.get("failure")]

@@ -117,7 +117,8 @@ def metrics_endpoints(
         beats = await running_workers(redis, namespace)
         async with pool.acquire() as conn:
             parked = await parking.counts(conn)
-        for kind, name in required_workers:
+        others = sorted({(b["kind"], b["name"]) for b in beats} - set(required_workers))
+        for kind, name in [*required_workers, *others]:  # API processes beat too (split mode)
             worker = worker_label(kind, name)
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
             metrics.instances.labels(worker).set(len(mine))

@@ -1,0 +1,209 @@
+"""Scale-out: the platform split into processes (``run --processes split``) with two API
+processes on one port, and a second process of the ``orgs`` projection sharing its partitions.
+Losing one of each (SIGKILL) costs a user nothing: commands keep being accepted, reads with a
+consistency token catch up, and the supervisor starts the API process again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+from bench.processes import stop
+from infra.settings import Settings
+from projections.worker import group_id
+from tests.support.accounts import Account, sign_up
+from tests.support.waiting import eventually
+from tests.support.world import World, new_world
+
+API_PROCESSES = 2
+
+
+@dataclass(frozen=True)
+class Split:
+    world: World
+    supervisor: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.world.settings.http_port}"
+
+    def api_pids(self) -> list[int]:
+        """The supervisor's API children, from /proc (what ``ps --ppid`` shows)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            except OSError:  # gone while we looked
+                continue
+            if int(fields[1]) == self.supervisor.pid and b"api" in cmdline:
+                pids.append(int(stat.parent.name))
+        return pids
+
+
+@pytest.fixture(scope="module")
+async def split(stack: None) -> AsyncIterator[Split]:
+    async with new_world() as world:
+        supervisor = world.spawn(
+            "run",
+            "--processes",
+            "split",
+            "--api-workers",
+            str(API_PROCESSES),
+            log_name="split",
+            auth_rate_limit="100000",
+        )
+        try:
+            async with httpx.AsyncClient(base_url=Split(world, supervisor).base_url) as http:
+                await eventually(
+                    lambda: health(http, supervisor),
+                    lambda body: body.get("status") == "ok" and instances(body, "api") == 2,
+                    timeout=120,
+                    what="the split platform healthy, with both API processes",
+                )
+            yield Split(world, supervisor)
+        finally:
+            await asyncio.to_thread(stop, supervisor)
+            assert supervisor.returncode == 0, "the supervisor stops cleanly on SIGTERM"
+
+
+async def health(http: httpx.AsyncClient, supervisor: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert supervisor.poll() is None, "the supervisor exited; see var/test-logs"
+    try:
+        body: dict[str, Any] = (await http.get("/api/health", timeout=5)).json()
+    except httpx.TransportError:
+        return {}
+    return body
+
+
+def instances(body: dict[str, Any], kind: str, name: str | None = None) -> int:
+    return sum(
+        w["instances"]
+        for w in body.get("workers", [])
+        if w["kind"] == kind and w["name"] == (name or kind)
+    )
+
+
+async def test_the_split_layout_leaves_room_for_a_second_copy_in_100_connections(
+    split: Split,
+) -> None:
+    database = split.world.settings.database_url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(Settings().database_url)
+    try:
+        held = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await conn.close()
+    assert 0 < held <= 50, f"the split layout holds {held} PostgreSQL connections at rest"
+
+
+async def assigned_partitions(world: World, projection: str) -> list[int]:
+    """How many partitions each member of the projection's consumer group holds."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=world.settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        group = group_id(world.settings.namespace, projection)
+        [response] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    [described] = response.groups
+    if described[2] != "Stable":  # rebalancing: assignments are not known yet
+        return []
+    members = described[5]
+    return sorted(
+        len(ConsumerProtocolMemberAssignment.decode(member[-1]).partitions()) for member in members
+    )
+
+
+async def create_org(http: httpx.AsyncClient, user: Account, name: str) -> dict[str, Any]:
+    answer = await http.post("/api/orgs", json={"name": name}, headers=user.headers)
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def readable(http: httpx.AsyncClient, user: Account, written: dict[str, Any]) -> int:
+    token = {"X-Consistency-Token": written["consistency_token"]}
+    answer = await http.get(f"/api/orgs/{written['org_id']}", headers={**user.headers, **token})
+    return answer.status_code
+
+
+async def test_one_api_process_and_one_projector_killed_cost_a_user_nothing(
+    split: Split,
+) -> None:
+    world = split.world
+    second = world.spawn("projector", "orgs", log_name="orgs-second")
+    # a fresh connection per request: the kernel picks an API process for each
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    try:
+        async with httpx.AsyncClient(base_url=split.base_url, limits=fresh, timeout=30) as http:
+            await eventually(
+                lambda: assigned_partitions(world, "orgs"),
+                lambda counts: len(counts) == 2 and min(counts) >= 1,
+                timeout=40,
+                what="both orgs projector processes assigned partitions",
+            )
+            user = await sign_up(http)
+
+            victim = split.api_pids()
+            assert len(victim) == API_PROCESSES
+            os.kill(victim[0], signal.SIGKILL)
+            second.kill()
+            second.wait()
+
+            # every command is accepted by the surviving API process, none is lost
+            written = [await create_org(http, user, f"After the kill {i}") for i in range(20)]
+            for org in written:
+                await eventually(
+                    lambda org=org: readable(http, user, org),
+                    lambda status: status == 200,
+                    timeout=40,
+                    what="a studio written after the kill readable with its token",
+                )
+
+            # a projector started again takes its share back, and reads stay consistent
+            again = world.spawn("projector", "orgs", log_name="orgs-again")
+            try:
+                await eventually(
+                    lambda: assigned_partitions(world, "orgs"),
+                    lambda counts: len(counts) == 2 and min(counts) >= 1,
+                    timeout=40,
+                    what="the restarted orgs projector assigned partitions",
+                )
+                later = await create_org(http, user, "After the restart")
+                await eventually(
+                    lambda: readable(http, user, later),
+                    lambda status: status == 200,
+                    timeout=20,
+                    what="a studio written after the restart readable with its token",
+                )
+            finally:
+                await asyncio.to_thread(stop, again)
+
+            # the supervisor has started the killed API process again; both serve
+            body = await eventually(
+                lambda: health(http, split.supervisor),
+                lambda body: (
+                    instances(body, "api") == 2
+                    and victim[0] not in split.api_pids()
+                    and body.get("status") == "ok"
+                ),
+                timeout=40,
+                what="the API process started again",
+            )
+            assert instances(body, "projector", "orgs") >= 1
+    finally:
+        await asyncio.to_thread(stop, second)
