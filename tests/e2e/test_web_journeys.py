@@ -72,8 +72,29 @@ async def test_the_browser_journeys_pass(own_platform: Running) -> None:
         output, _ = await process.communicate()
         pytest.fail(f"playwright ran over {TIMEOUT_SECONDS} s:\n{output.decode(errors='replace')}")
     text = output.decode(errors="replace")
-    assert process.returncode == 0, f"playwright failed ({process.returncode}):\n{text}"
+    assert process.returncode == 0, (
+        f"playwright failed ({process.returncode}):\n{text}\n{_failed_pages()}"
+        f"\n--- the platform's warnings ---\n{_platform_warnings(running)}"
+    )
     print(text)
+
+
+def _failed_pages() -> str:
+    """What each failed journey's page showed when it failed (Playwright's accessibility
+    snapshot, with any problem message on screen), since CI keeps no test-results/ to open."""
+    shown = []
+    for context in sorted((WEB / "test-results").glob("*/error-context.md")):
+        shown.append(f"--- {context.parent.name} ---\n{context.read_text(errors='replace')[:6000]}")
+    return "\n".join(shown)
+
+
+def _platform_warnings(running: Running) -> str:
+    """The last warnings and errors the journeys' platform logged (a slow command, a retry)."""
+    log = WEB.parent / "var" / "test-logs" / f"{running.world.settings.namespace}-journeys.log"
+    if not log.is_file():
+        return f"(no log at {log})"
+    lines = log.read_text(errors="replace").splitlines()
+    return "\n".join([line for line in lines if " WARNING " in line or " ERROR " in line][-40:])
 
 
 def _google_id_tokens(running: Running) -> str:

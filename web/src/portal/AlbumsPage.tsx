@@ -3,6 +3,7 @@ import { useDeferredValue, useState, type FormEvent } from 'react'
 import { Link, useNavigate, useSearchParams } from 'react-router'
 import { api, call, type Schemas } from '../api/client'
 import { ApiProblem } from '../api/problem'
+import { rememberWrite } from '../api/writes'
 import { Button, Dialog, Field, ProblemMessage, Spinner } from '../ui'
 import { SelectField } from '../ui/SelectField'
 import { useFolders } from './portalHooks'
@@ -127,6 +128,8 @@ function CreateAlbumForm({ orgId, onDone }: { orgId: string; onDone: () => void 
   const create = useMutation({
     mutationFn: (body: Schemas['CreateAlbum']) => call(api.POST('/api/orgs/{org_id}/albums', { params: { path: { org_id: orgId } }, body })),
     onSuccess: (written) => {
+      // the album page reads with the token, so it shows the new album rather than a 404
+      rememberWrite(written.album_id, written.consistency_token)
       void client.invalidateQueries({ queryKey: pk.albums(orgId) })
       onDone()
       void navigate(`/app/albums/${written.album_id}`)

@@ -3,6 +3,7 @@ import { useId, useState, type FormEvent } from 'react'
 import { Link, useNavigate } from 'react-router'
 import { api, call, type Schemas } from '../api/client'
 import { ApiProblem } from '../api/problem'
+import { rememberWrite } from '../api/writes'
 import { Button, Dialog, Field, ProblemMessage, Spinner } from '../ui'
 import { SelectField } from '../ui/SelectField'
 import { FolderProgress } from './FolderPage'
@@ -84,6 +85,8 @@ function AddFolderForm({ orgId, onDone }: { orgId: string; onDone: () => void })
     mutationFn: (body: Schemas['RegisterFolder']) =>
       call(api.POST('/api/orgs/{org_id}/storage/folders', { params: { path: { org_id: orgId } }, body })),
     onSuccess: (written) => {
+      // the folder page reads with the token, so it shows the new folder rather than a 404
+      rememberWrite(written.folder_id, written.consistency_token)
       void client.invalidateQueries({ queryKey: pk.folders(orgId) })
       onDone()
       void navigate(`/app/folders/${written.folder_id}`)

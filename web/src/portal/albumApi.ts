@@ -1,29 +1,23 @@
 /**
  * The album page's reads and commands. Commands send `If-Match` with the version on screen; the
- * last command's `consistency_token` is kept per album and sent as `X-Consistency-Token` on the
- * reads that follow, so the page shows the write (read-your-writes) instead of the old state.
+ * last command's `consistency_token` is sent back on the reads that follow (../api/writes), so
+ * the page shows the write instead of the old state.
  */
 import { useQuery } from '@tanstack/react-query'
 import { api, call } from '../api/client'
+import { catchUpInterval, consistency, rememberWrite } from '../api/writes'
 import { pk } from './queries'
 
-const tokens = new Map<string, string>()
-
-export function rememberWrite(albumId: string, token: string | null | undefined): void {
-  if (token) tokens.set(albumId, token)
-}
-
-/** `{ 'X-Consistency-Token': ... }` after a write of this album, else nothing. */
-export function consistency(albumId: string): { 'X-Consistency-Token'?: string } {
-  const token = tokens.get(albumId)
-  return token ? { 'X-Consistency-Token': token } : {}
-}
+export { consistency, rememberWrite }
 
 export function useAlbum(albumId: string) {
   return useQuery({
     queryKey: pk.album(albumId),
     queryFn: () => call(api.GET('/api/albums/{album_id}', { params: { path: { album_id: albumId }, header: consistency(albumId) } })),
-    refetchInterval: (query) => (query.state.data?.status === 'syncing' ? 4000 : false),
+    // a live event announced a newer version than the read tables gave: read again shortly;
+    // while a sync runs, a slow poll covers a dropped stream
+    refetchInterval: (query) =>
+      catchUpInterval(albumId, query.state.data?.version) || (query.state.data?.status === 'syncing' ? 4000 : false),
   })
 }
 

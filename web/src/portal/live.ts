@@ -11,6 +11,7 @@ import { useEffect, useState } from 'react'
 import { api, call, type Schemas } from '../api/client'
 import { CLIENT_ALBUM_EVENTS, MEMBER_ALBUM_EVENTS } from '../api/events'
 import { keys } from '../api/hooks'
+import { announceVersion } from '../api/writes'
 import { pk } from './queries'
 
 export interface Envelope {
@@ -99,6 +100,7 @@ export function applyEvent(client: QueryClient, invalidate: (key: readonly unkno
     return
   }
   if (type.startsWith('Album')) {
+    announceVersion(id, event.version)
     invalidate(pk.album(id))
     if (type !== 'AlbumTagged' && type !== 'AlbumUntagged') invalidate(pk.albumPhotos(id))
     invalidate(pk.albumActivity(id))

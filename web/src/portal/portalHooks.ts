@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
 import { api, ApiProblem, call, type Schemas } from '../api/client'
+import { consistency } from '../api/writes'
 import { pk } from './queries'
 
 type Kind = 'thumbnail' | 'preview' | 'original'
@@ -32,7 +33,8 @@ export function keepAhead(old: Folder | undefined, next: Folder): Folder {
 export function useFolder(folderId: string) {
   return useQuery({
     queryKey: pk.folder(folderId),
-    queryFn: () => call(api.GET('/api/storage/folders/{folder_id}', { params: { path: { folder_id: folderId } } })),
+    queryFn: () =>
+      call(api.GET('/api/storage/folders/{folder_id}', { params: { path: { folder_id: folderId }, header: consistency(folderId) } })),
     // live events move the bars and may run ahead of the read tables: never go back
     structuralSharing: (old, next) => keepAhead(old as Folder | undefined, next as Folder),
     // a slow poll while work runs covers a dropped stream
