@@ -13,6 +13,11 @@ through ``FolderOwners`` (Storage's own event store, never a read table), whenev
 an album is created only on a folder of its own studio, and a sync is asked for, or its files
 copied into the album, only while the album's folder is its studio's. Otherwise the answer is
 404 naming the folder that was asked for, as if another studio's folder did not exist.
+
+The client's and guests' personal data is recorded sealed with the album client's key
+(``ClientKeys``, ``domains.personal_data``): the key is made with the album, fetched before a
+guest's command decides, and destroyed by ``forget_client`` (owners and admins), after which the
+album records nothing of a client any more.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from commands.album_access import (
 )
 from commands.album_snapshots import AlbumSnapshots
 from commands.album_upcasting import AlbumMapper
+from commands.client_keys import ClientKeys, MemoryClientKeys, new_client_key
 from commands.group_commit import Batch, Decision, GroupCommitter, Written
 from commands.share_links import NoShareLinkCache, ShareLinkCache
 from commands.studio_roles import StudioRoles
 from domains.album import Album, NewAlbum
 from domains.album_actors import Guest, Member
 from domains.errors import DomainError, NotFound
+from domains.personal_data import ClientKey
 from domains.policies import Action, require
 from domains.share_link import ShareLinkFacts
 
@@ -53,6 +60,7 @@ __all__ = [
 ]
 
 Change = Callable[[Album], object]
+GuestChange = Callable[[Album, ClientKey | None], object]
 
 
 class AlbumsApplication(Application[UUID]):
@@ -92,6 +100,14 @@ class _OwnerNeeded(DomainError):
         self.folder_id = folder_id
 
 
+class _KeyNeeded(DomainError):
+    """Raised inside a decision (before any change) to fetch the client's key, then retry."""
+
+    def __init__(self, album_id: UUID) -> None:
+        super().__init__(f"the client key of album {album_id} is needed")
+        self.album_id = album_id
+
+
 class AlbumCommands:
     def __init__(
         self,
@@ -101,13 +117,18 @@ class AlbumCommands:
         folders: FolderOwners,
         roles: StudioRoles,
         links: ShareLinkCache | None = None,
+        keys: ClientKeys | None = None,
     ) -> None:
+        """``keys``: the clients' data keys; in memory when not given (a role that never
+        seals, such as the album sync, or a unit test)."""
         self._app = app
         self._committer = committer
         self._link_key = link_key
         self._folders = folders
         self._roles = roles
         self._links = links or NoShareLinkCache()
+        self._keys: ClientKeys = keys or MemoryClientKeys()
+        self._sealing: dict[UUID, ClientKey] = {}  # album -> its client's key, once fetched
         self._snapshots = AlbumSnapshots(app)
         self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves
 
@@ -117,7 +138,10 @@ class AlbumCommands:
         await self._require(org_id, member, Action.EDIT_ALBUMS, NotFound("Organization", org_id))
         if new.folder_id is not None:
             await self.check_folder(org_id, new.folder_id)
-        album = Album.create(org_id, new, member.actor)
+        key = new_client_key()
+        album = Album.create(org_id, new, member.actor, key=key)
+        await self._keys.put(album.id, key)  # before the sealed event: every reader finds it
+        self._sealing[album.id] = key
         return await self._write(lambda batch: batch.add(album))
 
     async def request_sync(
@@ -225,20 +249,37 @@ class AlbumCommands:
             album_id, member, expected_version, lambda a: a.reopen(member.actor)
         )
 
+    async def forget_client(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> Written:
+        """Erase the client's and guests' personal data: record ``ClientForgotten`` (the link
+        dies with it), then destroy the key. Asked again, it records nothing and destroys the
+        key again, so a destruction that failed after the event is finished by a retry."""
+        written = await self._changing_link(
+            album_id,
+            member,
+            expected_version,
+            lambda a: a.forget_client(member.actor),
+            Action.FORGET_CLIENT,
+        )
+        self._sealing.pop(album_id, None)
+        await self._keys.destroy(album_id)
+        return written
+
     # The client's use cases (a guest of the share link) ---------------------------------------
 
     async def select(
         self, guest: Guest, photo_id: UUID, expected_version: int | None = None
     ) -> Written:
         return await self._as_guest(
-            guest, expected_version, lambda a: a.select(photo_id, guest.name)
+            guest, expected_version, lambda a, k: a.select(photo_id, guest.name, key=k)
         )
 
     async def deselect(
         self, guest: Guest, photo_id: UUID, expected_version: int | None = None
     ) -> Written:
         return await self._as_guest(
-            guest, expected_version, lambda a: a.deselect(photo_id, guest.name)
+            guest, expected_version, lambda a, k: a.deselect(photo_id, guest.name, key=k)
         )
 
     async def rate(
@@ -250,7 +291,9 @@ class AlbumCommands:
         expected_version: int | None = None,
     ) -> Written:
         return await self._as_guest(
-            guest, expected_version, lambda a: a.rate(photo_id, guest.name, rating, color)
+            guest,
+            expected_version,
+            lambda a, k: a.rate(photo_id, guest.name, rating, color, key=k),
         )
 
     async def comment(
@@ -258,21 +301,27 @@ class AlbumCommands:
     ) -> Written:
         comment_id = uuid4()
         return await self._as_guest(
-            guest, expected_version, lambda a: a.comment(photo_id, comment_id, guest.actor, text)
+            guest,
+            expected_version,
+            lambda a, k: a.comment(photo_id, comment_id, guest.name, text, key=k),
         )
 
     async def submit(self, guest: Guest, expected_version: int | None = None) -> Written:
-        return await self._as_guest(guest, expected_version, lambda a: a.submit(guest.actor))
+        return await self._as_guest(
+            guest, expected_version, lambda a, k: a.submit(guest.name, key=k)
+        )
 
     async def request_changes(
         self, guest: Guest, note: str, expected_version: int | None = None
     ) -> Written:
         return await self._as_guest(
-            guest, expected_version, lambda a: a.request_changes(guest.actor, note)
+            guest, expected_version, lambda a, k: a.request_changes(guest.name, note, key=k)
         )
 
     async def approve(self, guest: Guest, expected_version: int | None = None) -> Written:
-        return await self._as_guest(guest, expected_version, lambda a: a.approve(guest.actor))
+        return await self._as_guest(
+            guest, expected_version, lambda a, k: a.approve(guest.name, key=k)
+        )
 
     async def open_share(self, token: str) -> OpenedShare:
         """What a share token opens now; NotFound (wrong, revoked) or ShareGone.
@@ -315,18 +364,28 @@ class AlbumCommands:
         return written
 
     async def _changing_link(
-        self, album_id: UUID, member: Member, expected_version: int | None, change: Change
+        self,
+        album_id: UUID,
+        member: Member,
+        expected_version: int | None,
+        change: Change,
+        action: Action = Action.EDIT_ALBUMS,
     ) -> Written:
         """A member's command that changes whether or how the share link opens the album."""
         try:
-            return await self._as_member(album_id, member, expected_version, change)
+            return await self._as_member(album_id, member, expected_version, change, action)
         finally:  # even a failed write may have been recorded (a lost answer): forget anyway
             await self._links.forget(album_id)
 
     async def _as_member(
-        self, album_id: UUID, member: Member, expected_version: int | None, change: Change
+        self,
+        album_id: UUID,
+        member: Member,
+        expected_version: int | None,
+        change: Change,
+        action: Action = Action.EDIT_ALBUMS,
     ) -> Written:
-        await self._member_may(album_id, member)
+        await self._member_may(album_id, member, action)
 
         def decide(batch: Batch) -> Album:
             album = batch.get(Album, album_id, expected_version)
@@ -336,8 +395,10 @@ class AlbumCommands:
         return await self._write(decide)
 
     async def _as_guest(
-        self, guest: Guest, expected_version: int | None, change: Change
+        self, guest: Guest, expected_version: int | None, change: GuestChange
     ) -> Written:
+        """A guest's command, once its link opens the album, with the client's key to seal
+        with (fetched, the first time, only for a link that opens its album)."""
         album_id, token_hash = parse_share_token(guest.share_token)
         now = datetime.now(UTC)
 
@@ -348,10 +409,19 @@ class AlbumCommands:
                 raise NotFound("Album", "share link") from None
             album.check_share(token_hash, now)
             batch.get(Album, album_id, expected_version)  # only a valid link learns versions
-            change(album)
+            key = self._sealing.get(album_id)
+            if key is None and not album.client_forgotten:
+                raise _KeyNeeded(album_id)
+            change(album, key)
             return album
 
-        return await self._write(decide)
+        try:
+            return await self._write(decide)
+        except _KeyNeeded:
+            key = await self._keys.key_to_seal(album_id)
+            if key is not None:
+                self._sealing[album_id] = key
+            return await self._write(decide)  # without a key the album refuses: forgotten
 
     async def _member_may(
         self, album_id: UUID, member: Member, action: Action = Action.EDIT_ALBUMS

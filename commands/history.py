@@ -1,6 +1,9 @@
 """The event store read for auditors: an aggregate's events, and its state at a version or time.
 
 Audit answers come from the events themselves, not from read tables, so they cannot drift.
+An album's sealed personal data is opened with its client's key (``ClientKeys``), read afresh
+for every answer: once the client is forgotten it reads as forgotten
+(``domains.personal_data``), while the stored events and their chain stay as they were.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from broker.envelope import SECRET_FIELDS, describe
-from broker.topics import STREAMS, EventStream
+from broker.topics import ALBUMS, STREAMS, EventStream
+from commands.client_keys import ClientKeys
 from commands.studio_roles import StudioRoles
 from domains.album import Album
-from domains.album_state import audit_state
+from domains.album_state import audit_state, open_audit_state
 from domains.errors import InvalidValue, NotFound
+from domains.personal_data import ClientKey, open_actor, open_data
 from domains.policies import Role
 
 
@@ -61,10 +66,18 @@ class EventHistory:
         apps: Mapping[str, Application[UUID]],
         chain: Chain | None = None,
         roles: StudioRoles | None = None,
+        keys: ClientKeys | None = None,
     ) -> None:
         self._apps = dict(apps)
         self._chain = chain
         self._roles = roles
+        self._keys = keys
+
+    async def _key(self, stream: str, aggregate_id: UUID) -> ClientKey | None:
+        """The album client's key to open sealed data with; None: shown as forgotten."""
+        if stream != ALBUMS.name or self._keys is None:
+            return None
+        return await self._keys.key_of(aggregate_id)
 
     async def role_in(self, org_id: UUID, user_id: UUID) -> Role | None:
         """The user's role in the studio, from the Organization aggregate itself.
@@ -86,6 +99,11 @@ class EventHistory:
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._events, stream, aggregate_id, after_version, limit)
         entries = [_audit_entry(e, STREAMS[stream]) for e in events]
+        if stream == ALBUMS.name:
+            key = await self._key(stream, aggregate_id)
+            for entry in entries:
+                entry["data"] = open_data(entry["type"], entry["data"], key)
+                entry["actor"] = open_actor(entry["actor"], key)
         if self._chain is not None and entries:
             links = await self._chain.links(stream, aggregate_id)
             for entry in entries:
@@ -109,7 +127,11 @@ class EventHistory:
     async def state(
         self, stream: str, aggregate_id: UUID, version: int | None, at: datetime | None
     ) -> dict[str, Any]:
-        return await asyncio.to_thread(self._state, stream, aggregate_id, version, at)
+        key = await self._key(stream, aggregate_id)
+        found = await asyncio.to_thread(self._state, stream, aggregate_id, version, at)
+        if stream == ALBUMS.name:
+            found["state"] = open_audit_state(found["state"], key)
+        return found
 
     def _events(
         self, stream: str, aggregate_id: UUID, after_version: int, limit: int

@@ -36,6 +36,7 @@ from domains.album_workflow import (
     SelectionFull,
 )
 from domains.errors import InvalidValue, NotFound, RuleBroken
+from domains.personal_data import FORGOTTEN, ClientKey, guest_actor
 from domains.share_link import ShareLinkFacts
 from domains.text import check_text
 
@@ -83,6 +84,14 @@ def _guest_actor(state: dict[str, Any]) -> None:
     state["actor"] = f"client:{state['guest']}"
 
 
+def _plain_stays(state: dict[str, Any]) -> None:
+    """Recorded before personal data was sealed: the same fields, in plain text. They are read
+    as they are and are not forgotten with the client's key (``domains.personal_data``)."""
+
+
+FORGOTTEN_CLIENT = "the album's client was forgotten: nothing of theirs is recorded any more"
+
+
 class Album(Aggregate):
     """A gallery. Every event names its studio (``org_id``)."""
 
@@ -94,6 +103,9 @@ class Album(Aggregate):
         tags: list[str]
         selection_limit: int | None
         actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_plain_stays)  # 2: client's name and email sealed
 
     class SyncRequested(Aggregate.Event):
         org_id: UUID
@@ -144,8 +156,9 @@ class Album(Aggregate):
         guest: str
         actor: str
 
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(_guest_actor)
+        upcast_v2_v3 = staticmethod(_plain_stays)  # 3: guest sealed, actor client:<sealed>
 
     class PhotoDeselected(Aggregate.Event):
         org_id: UUID
@@ -153,8 +166,9 @@ class Album(Aggregate):
         guest: str
         actor: str
 
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(_guest_actor)
+        upcast_v2_v3 = staticmethod(_plain_stays)  # 3: guest sealed, actor client:<sealed>
 
     class PhotoRated(Aggregate.Event):
         org_id: UUID
@@ -164,8 +178,9 @@ class Album(Aggregate):
         color: str | None
         actor: str
 
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(_guest_actor)
+        upcast_v2_v3 = staticmethod(_plain_stays)  # 3: guest sealed, actor client:<sealed>
 
     class CommentAdded(Aggregate.Event):
         org_id: UUID
@@ -175,16 +190,21 @@ class Album(Aggregate):
         text: str
         actor: str
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 named the author only; the author is the actor."""
             state["actor"] = state["author"]
 
+        upcast_v2_v3 = staticmethod(_plain_stays)  # 3: text sealed, author client:<sealed>
+
     class SelectionSubmitted(Aggregate.Event):
         org_id: UUID
         actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_plain_stays)  # 2: actor client:<sealed>
 
     class EditingStarted(Aggregate.Event):
         org_id: UUID
@@ -207,9 +227,15 @@ class Album(Aggregate):
         note: str | None
         actor: str
 
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_plain_stays)  # 2: note sealed, actor client:<sealed>
+
     class Approved(Aggregate.Event):
         org_id: UUID
         actor: str
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_plain_stays)  # 2: actor client:<sealed>
 
     class Archived(Aggregate.Event):
         org_id: UUID
@@ -230,6 +256,19 @@ class Album(Aggregate):
         tag: str
         tags: list[str]
         actor: str
+
+    class ClientForgotten(Aggregate.Event):
+        """The client's key was destroyed: every sealed value of the album reads as forgotten.
+
+        Recorded before the key is destroyed; the share link dies with it (there is no client
+        left to open it) and nothing of a client is recorded any more.
+        """
+
+        org_id: UUID
+        actor: str
+
+    client_forgotten = False
+    """Whether the client was forgotten (a class default: older snapshots lack it)."""
 
     SECRET_STATE: ClassVar[frozenset[str]] = frozenset({"share_token_hash", "photos"})
 
@@ -260,7 +299,8 @@ class Album(Aggregate):
         self.watermark = False
 
     @classmethod
-    def create(cls, org_id: UUID, new: NewAlbum, actor: str) -> Album:
+    def create(cls, org_id: UUID, new: NewAlbum, actor: str, *, key: ClientKey) -> Album:
+        """A new album; its client's name and email are recorded sealed with ``key``."""
         cleaned = " ".join(check_text("title", new.title).split())
         if not cleaned or len(cleaned) > 200:
             raise InvalidValue("title", "must be 1 to 200 characters")
@@ -275,7 +315,7 @@ class Album(Aggregate):
         return cls(
             org_id=org_id,
             title=cleaned,
-            client=client,
+            client={field: key.seal(value) for field, value in client.items()},
             folder_id=new.folder_id,
             tags=_clean_tags(list(new.tags)),
             selection_limit=new.selection_limit,
@@ -313,6 +353,16 @@ class Album(Aggregate):
     def check_share(self, token_hash: str, now: datetime) -> None:
         """NotFound for a wrong or revoked link; ShareGone saying why for a dead one."""
         self.share_link().open(token_hash, now)
+
+    def sealed(self, text: str, key: ClientKey | None) -> str:
+        """``text`` sealed with the client's key; refused once the client was forgotten."""
+        if key is None or self.client_forgotten:
+            raise RuleBroken(FORGOTTEN_CLIENT)
+        return key.seal(text)
+
+    def _guest(self, guest: str, key: ClientKey | None) -> str:
+        """A guest's identity in this album: its name, sealed (the same every time)."""
+        return self.sealed(check_text("guest", guest), key)
 
     # Photographer's commands -----------------------------------------------------------------
 
@@ -355,6 +405,8 @@ class Album(Aggregate):
         ``watermark``: the client's previews carry the studio's watermark (members' never do).
         """
         self.allowed("share")
+        if self.client_forgotten:
+            raise RuleBroken(FORGOTTEN_CLIENT)
         if expires_at is not None and expires_at <= now:
             raise InvalidValue("expires_at", "must be in the future")
         self._shared(
@@ -417,31 +469,38 @@ class Album(Aggregate):
 
     # Client's commands (through the share link) ----------------------------------------------
 
-    def select(self, photo_id: UUID, guest: str) -> None:
+    # Each takes the client's ``key``: every name and text of the client is recorded sealed.
+
+    def select(self, photo_id: UUID, guest: str, *, key: ClientKey | None) -> None:
         self.allowed("select")
-        check_text("guest", guest)
+        sealed = self._guest(guest, key)
         photo = self.photo(photo_id)
-        if guest in photo.picked_by:
+        if sealed in photo.picked_by or guest in photo.picked_by:  # plain: picked before sealing
             return
         limit = self.selection_limit
         if not photo.picked_by and limit is not None and len(self.selected()) >= limit:
             raise SelectionFull(f"the selection is full: at most {limit} photos")
         self._photo_selected(
-            org_id=self.org_id, photo_id=photo_id, guest=guest, actor=f"client:{guest}"
+            org_id=self.org_id, photo_id=photo_id, guest=sealed, actor=guest_actor(sealed)
         )
 
-    def deselect(self, photo_id: UUID, guest: str) -> None:
+    def deselect(self, photo_id: UUID, guest: str, *, key: ClientKey | None) -> None:
         self.allowed("select")
-        check_text("guest", guest)
-        if guest in self.photo(photo_id).picked_by:
+        sealed = self._guest(guest, key)
+        picked_by = self.photo(photo_id).picked_by
+        # a pick recorded before sealing names the guest plainly: that is the one to release
+        recorded = sealed if sealed in picked_by else guest if guest in picked_by else None
+        if recorded is not None:
             self._photo_deselected(
-                org_id=self.org_id, photo_id=photo_id, guest=guest, actor=f"client:{guest}"
+                org_id=self.org_id, photo_id=photo_id, guest=recorded, actor=guest_actor(sealed)
             )
 
-    def rate(self, photo_id: UUID, guest: str, rating: int, color: str | None) -> None:
+    def rate(
+        self, photo_id: UUID, guest: str, rating: int, color: str | None, *, key: ClientKey | None
+    ) -> None:
         """This guest's rating and colour of the photo; other guests' stay as they are."""
         self.allowed("rate")
-        check_text("guest", guest)
+        sealed = self._guest(guest, key)
         self.photo(photo_id)
         if not 0 <= rating <= 5:
             raise InvalidValue("rating", "must be 0 to 5")
@@ -450,15 +509,18 @@ class Album(Aggregate):
         self._photo_rated(
             org_id=self.org_id,
             photo_id=photo_id,
-            guest=guest,
+            guest=sealed,
             rating=rating,
             color=color,
-            actor=f"client:{guest}",
+            actor=guest_actor(sealed),
         )
 
-    def comment(self, photo_id: UUID, comment_id: UUID, author: str, text: str) -> None:
+    def comment(
+        self, photo_id: UUID, comment_id: UUID, guest: str, text: str, *, key: ClientKey | None
+    ) -> None:
+        """A guest's comment; its author is ``client:<sealed name>`` and its text is sealed."""
         self.allowed("comment")
-        check_text("author", author)
+        author = guest_actor(self._guest(guest, key))
         self.photo(photo_id)
         cleaned = check_text("text", text, multiline=True).strip()
         if not cleaned or len(cleaned) > 4000:
@@ -468,27 +530,39 @@ class Album(Aggregate):
             photo_id=photo_id,
             comment_id=comment_id,
             author=author,
-            text=cleaned,
+            text=self.sealed(cleaned, key),
             actor=author,
         )
 
-    def submit(self, actor: str) -> None:
+    def submit(self, guest: str, *, key: ClientKey | None) -> None:
         self.allowed("submit")
-        check_text("actor", actor)
+        actor = guest_actor(self._guest(guest, key))
         if not self.selected():
             raise RuleBroken("pick at least one photo before submitting")
         self._selection_submitted(org_id=self.org_id, actor=actor)
 
-    def request_changes(self, actor: str, note: str | None = None) -> None:
+    def request_changes(
+        self, guest: str, note: str | None = None, *, key: ClientKey | None
+    ) -> None:
         self.allowed("request_changes")
-        check_text("actor", actor)
+        actor = guest_actor(self._guest(guest, key))
         if note is not None:
-            check_text("text", note, multiline=True)
+            note = self.sealed(check_text("text", note, multiline=True), key)
         self._changes_requested(org_id=self.org_id, note=note, actor=actor)
 
-    def approve(self, actor: str) -> None:
+    def approve(self, guest: str, *, key: ClientKey | None) -> None:
         self.allowed("approve")
-        self._approved(org_id=self.org_id, actor=check_text("actor", actor))
+        self._approved(org_id=self.org_id, actor=guest_actor(self._guest(guest, key)))
+
+    # Forgetting the client ---------------------------------------------------------------------
+
+    def forget_client(self, actor: str) -> bool:
+        """Record that the client's key goes; False when it was forgotten already (the key's
+        destruction may be repeated: nothing is recorded twice)."""
+        if self.client_forgotten:
+            return False
+        self._client_forgotten(org_id=self.org_id, actor=check_text("actor", actor))
+        return True
 
     # Events: they only set state -----------------------------------------------------------
 
@@ -605,6 +679,15 @@ class Album(Aggregate):
     @event(Untagged)
     def _untagged(self, org_id: UUID, tag: str, tags: list[str], actor: str) -> None:
         self.tags = tags
+
+    @event(ClientForgotten)
+    def _client_forgotten(self, org_id: UUID, actor: str) -> None:
+        self.client_forgotten = True
+        self.client = {"name": FORGOTTEN, "email": FORGOTTEN}
+        self.share_token_hash = None
+        self.share_expires_at = None
+        self.allow_download = False
+        self.watermark = False
 
 
 def _clean_tags(tags: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Snapshot
 
 from domains.album import Album, Photo
+from domains.personal_data import ClientKey, open_guest, open_text
 
 HIDDEN = frozenset({"share_token_hash"})
 """Never shown to auditors: a share link's secret, even hashed, stays in the event store."""
@@ -60,7 +61,26 @@ def audit_state(album: Album) -> dict[str, Any]:
     state = {k: v for k, v in vars(album).items() if not k.startswith("_") and k not in HIDDEN}
     state["photos"] = photo_rows(album.photos)
     state["selection_count"] = sum(1 for p in album.photos.values() if p.picked_by)
+    state["client_forgotten"] = album.client_forgotten
     return state
+
+
+def open_audit_state(state: dict[str, Any], key: ClientKey | None) -> dict[str, Any]:
+    """``audit_state`` with the client's sealed data read with ``key``: the client's name and
+    email, and each guest by name; without the key, as forgotten (``domains.personal_data``)."""
+    opened = dict(state)
+    client = state.get("client")
+    if isinstance(client, dict):
+        opened["client"] = {k: open_text(v, key) for k, v in client.items()}
+    opened["photos"] = [
+        {
+            **photo,
+            "picked_by": sorted(open_guest(g, key) for g in photo["picked_by"]),
+            "ratings": {open_guest(g, key): r for g, r in photo["ratings"].items()},
+        }
+        for photo in state.get("photos", [])
+    ]
+    return opened
 
 
 class AlbumSnapshot(Snapshot):

@@ -32,6 +32,7 @@ class Action(StrEnum):
     MANAGE_STORAGE = "storage.manage"  # register and sync folders
     AUDIT = "audit.read"
     BRAND = "studio.brand"  # the studio's watermark
+    FORGET_CLIENT = "albums.forget-client"  # erase an album client's personal data
 
 
 _PHOTOGRAPHER = frozenset({Action.VIEW, Action.EDIT_ALBUMS, Action.MANAGE_STORAGE})
@@ -42,6 +43,7 @@ _ADMIN = _PHOTOGRAPHER | {
     Action.MANAGE_PROVIDERS,
     Action.AUDIT,
     Action.BRAND,
+    Action.FORGET_CLIENT,
 }
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),

@@ -5,10 +5,15 @@ summed into the album's counts instead, so a client clicking through 300 photos 
 the steps that matter. A workflow step's ``activity`` is the command that made it (``submit``,
 ``deliver``...), whether it arrives as its named event or, replayed from an old message, as
 ``AlbumStateChanged``: one vocabulary in the table either way.
+
+Sealed personal data is opened as in ``projections.albums`` (its own ``album_activity_guests``
+remembers the guests); ``AlbumClientForgotten`` turns guests into their stand-ins and the
+client's comments and notes into ``[forgotten]``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -16,7 +21,12 @@ import orjson
 
 from broker.envelope import Envelope
 from broker.topics import ALBUMS
+from domains.personal_data import FORGOTTEN
+from infra import client_keys
+from projections.albums import guests_ddl, open_events
 from projections.base import Statement, StatementProjection
+
+GUESTS = "read.album_activity_guests"
 
 INSERT = (
     "INSERT INTO read.album_activity (event_id, album_id, org_id, activity, actor, occurred_at,"
@@ -60,16 +70,39 @@ ACTIVITY_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
     "AlbumProcStatusSet": _row("editing status", "photo_id", "status"),
     "AlbumTagged": _row("tagged", "tags"),
     "AlbumUntagged": _row("untagged", "tag", "tags"),
+    "AlbumClientForgotten": (
+        (
+            f"UPDATE read.album_activity a SET actor = coalesce((SELECT 'client:' || g.label"
+            f" FROM {GUESTS} g WHERE g.album_id = $1 AND 'client:' || g.name = a.actor), a.actor),"
+            " details = a.details || CASE WHEN a.details ? 'author' THEN jsonb_build_object("
+            f"'author', coalesce((SELECT 'client:' || g.label FROM {GUESTS} g WHERE g.album_id"
+            " = $1 AND 'client:' || g.name = a.details->>'author'), a.details->>'author'))"
+            " ELSE '{}'::jsonb END"
+            " || CASE WHEN a.details ? 'text' THEN jsonb_build_object('text', $2::text)"
+            " ELSE '{}'::jsonb END"
+            " || CASE WHEN a.details->>'note' IS NOT NULL THEN jsonb_build_object('note',"
+            " $2::text) ELSE '{}'::jsonb END"
+            " WHERE a.album_id = $1 AND a.actor LIKE 'client:%'",
+            lambda e: (e.aggregate_id, FORGOTTEN),
+        ),
+        (f"DELETE FROM {GUESTS} WHERE album_id = $1", lambda e: (e.aggregate_id,)),
+        _row("forget_client"),
+    ),
 }
 
 
 class AlbumActivityProjection(StatementProjection):
     name: ClassVar[str] = "album_activity"
+    schema_version: ClassVar[int] = 2  # 2: sealed personal data (album_activity_guests)
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic,)
-    tables: ClassVar[tuple[str, ...]] = ("read.album_activity",)
+    tables: ClassVar[tuple[str, ...]] = ("read.album_activity", GUESTS)
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ACTIVITY_STATEMENTS
 
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        await super().apply(conn, await open_events(conn, events, GUESTS))
+
     async def create_tables(self, conn: asyncpg.Connection) -> None:
+        await client_keys.install(conn)
         await conn.execute(
             """
             CREATE SCHEMA IF NOT EXISTS read;
@@ -86,3 +119,4 @@ class AlbumActivityProjection(StatementProjection):
                 ON read.album_activity (album_id, occurred_at, event_id);
             """
         )
+        await conn.execute(guests_ddl(GUESTS))

@@ -6,10 +6,17 @@ like picks; ``rating`` and ``color`` summarise them for the photographer.
 One projection keeps all three, so an album's counts (photos, picks, comments) change in the
 same transaction as the rows they count. It also reads StorageFolderSyncProgress, so an album
 shows its folder's sync progress while it syncs.
+
+Personal data arrives sealed (``domains.personal_data``): each batch is opened with the album
+clients' keys (``photoflow.client_keys``, read in the batch's own transaction) and the rows hold
+plain names and texts. ``read.album_guests`` remembers which sealed guest each name came from;
+``AlbumClientForgotten`` then replaces every name with the guest's forgotten stand-in and every
+text with ``[forgotten]``, exactly what a replay without the key writes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -26,7 +33,97 @@ from domains.album_workflow import (
     EDITING,
     SUBMITTED,
 )
+from domains.personal_data import (
+    FORGOTTEN,
+    GUEST_PREFIX,
+    forgotten_guest,
+    has_sealed,
+    is_sealed,
+    open_actor,
+    open_data,
+    open_guest,
+)
+from infra import client_keys
 from projections.base import Statement, StatementProjection
+
+
+async def open_events(
+    conn: asyncpg.Connection, events: Sequence[Envelope], guests_table: str
+) -> list[Envelope]:
+    """The batch with every sealed value opened (or shown forgotten, without its key); each
+    guest opened is remembered in ``guests_table`` (album, sealed, name, stand-in)."""
+    sealed_albums = {e.aggregate_id for e in events if has_sealed(e.type, e.data, e.actor)}
+    if not sealed_albums:
+        return list(events)
+    keys = await client_keys.keys_in(conn, sealed_albums)
+    opened: list[Envelope] = []
+    guests: dict[tuple[Any, str], tuple[Any, ...]] = {}
+    for e in events:
+        if e.aggregate_id not in sealed_albums:
+            opened.append(e)
+            continue
+        key = keys.get(e.aggregate_id)
+        actor = e.actor or ""
+        sealed = actor[len(GUEST_PREFIX) :]
+        if key is not None and actor.startswith(GUEST_PREFIX) and is_sealed(sealed):
+            guests[(e.aggregate_id, sealed)] = (
+                e.aggregate_id,
+                sealed,
+                open_guest(sealed, key),
+                forgotten_guest(sealed),
+            )
+        update = {"data": open_data(e.type, e.data, key), "actor": open_actor(e.actor, key)}
+        opened.append(e.model_copy(update=update))
+    if guests:
+        await conn.executemany(
+            f"INSERT INTO {guests_table} (album_id, guest, name, label) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT DO NOTHING",
+            list(guests.values()),
+        )
+    return opened
+
+
+def guests_ddl(table: str) -> str:
+    """The table of guests opened so far, per album: what forgetting replaces, and with what."""
+    return f"""
+        CREATE TABLE IF NOT EXISTS {table} (
+            album_id uuid NOT NULL,
+            guest text NOT NULL,
+            name text NOT NULL,
+            label text NOT NULL,
+            PRIMARY KEY (album_id, guest)
+        );
+    """
+
+
+def _forgotten(e: Envelope) -> tuple[Any, ...]:
+    return (e.aggregate_id, FORGOTTEN)
+
+
+FORGET_STATEMENTS: tuple[Statement, ...] = (
+    (
+        "UPDATE read.albums SET client_name = $2, client_email = $2, client_forgotten = true"
+        " WHERE album_id = $1",
+        _forgotten,
+    ),
+    (
+        "UPDATE read.album_photos p SET picked_by = ARRAY(SELECT coalesce(g.label, u.x)"
+        " FROM unnest(p.picked_by) WITH ORDINALITY AS u(x, n) LEFT JOIN read.album_guests g"
+        " ON g.album_id = $1 AND g.name = u.x ORDER BY u.n),"
+        " ratings = (SELECT coalesce(jsonb_object_agg(coalesce(g.label, r.key), r.value),"
+        " '{}'::jsonb) FROM jsonb_each(p.ratings) AS r LEFT JOIN read.album_guests g"
+        " ON g.album_id = $1 AND g.name = r.key) WHERE p.album_id = $1",
+        lambda e: (e.aggregate_id,),
+    ),
+    (
+        "UPDATE read.album_comments c SET text = $2, author = coalesce((SELECT 'client:' ||"
+        " g.label FROM read.album_guests g WHERE g.album_id = $1 AND 'client:' || g.name ="
+        " c.author), c.author) WHERE c.album_id = $1 AND c.author LIKE 'client:%'",
+        _forgotten,
+    ),
+    ("DELETE FROM read.album_guests WHERE album_id = $1", lambda e: (e.aggregate_id,)),
+)
+"""Every name a guest was shown by becomes its stand-in, every client text ``[forgotten]``."""
 
 RECOUNT_PICKS: Statement = (
     "UPDATE read.albums SET selection_count = (SELECT count(*) FROM read.album_photos p"
@@ -192,6 +289,7 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
         "UPDATE read.albums SET tags = $2 WHERE album_id = $1",
         lambda e: (e.aggregate_id, e.data["tags"]),
     ),
+    "AlbumClientForgotten": FORGET_STATEMENTS,
     "StorageFolderSyncProgress": (
         "UPDATE read.albums SET sync_processed = $2, sync_total = $3"
         " WHERE folder_id = $1 AND status = 'syncing'",
@@ -202,17 +300,27 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
 
 class AlbumsProjection(StatementProjection):
     name: ClassVar[str] = "albums"
-    # 2: created_by, share_nonce; 3: ratings per guest; 4: the link's watermark switch
-    schema_version: ClassVar[int] = 4
+    # 2: created_by, share_nonce; 3: ratings per guest; 4: the link's watermark switch;
+    # 5: sealed personal data (album_guests, client_forgotten)
+    schema_version: ClassVar[int] = 5
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic, FOLDER_SYNC_PROGRESS)
-    tables: ClassVar[tuple[str, ...]] = ("read.albums", "read.album_photos", "read.album_comments")
+    tables: ClassVar[tuple[str, ...]] = (
+        "read.albums",
+        "read.album_photos",
+        "read.album_comments",
+        "read.album_guests",
+    )
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ALBUM_STATEMENTS
     every_event: ClassVar[Statement | None] = (
         "UPDATE read.albums SET version = $2, updated_at = $3 WHERE album_id = $1",
         lambda e: (e.aggregate_id, e.version, e.occurred_at),
     )
 
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        await super().apply(conn, await open_events(conn, events, "read.album_guests"))
+
     async def create_tables(self, conn: asyncpg.Connection) -> None:
+        await client_keys.install(conn)
         await conn.execute(
             """
             CREATE SCHEMA IF NOT EXISTS read;
@@ -224,6 +332,7 @@ class AlbumsProjection(StatementProjection):
                 tags text[] NOT NULL,
                 client_name text NOT NULL,
                 client_email text NOT NULL,
+                client_forgotten boolean NOT NULL DEFAULT false,
                 folder_id uuid,
                 photo_count int NOT NULL DEFAULT 0,
                 selection_count int NOT NULL DEFAULT 0,
@@ -268,3 +377,4 @@ class AlbumsProjection(StatementProjection):
                 ON read.album_comments (album_id, created_at, comment_id);
             """
         )
+        await conn.execute(guests_ddl("read.album_guests"))

@@ -98,7 +98,15 @@ class AlbumView(BaseModel):
     title: str
     status: str
     tags: list[str]
-    client: dict[str, str]
+    client: dict[str, str] = Field(
+        description="The client's name and email; both '[forgotten]' once the client was "
+        "forgotten (POST /api/albums/{album_id}/forget-client)."
+    )
+    client_forgotten: bool = Field(
+        default=False,
+        description="The client was forgotten: every name and text of the client and its "
+        "guests reads '[forgotten]', each guest '[forgotten guest <8 hex>]'.",
+    )
     folder_id: UUID | None
     photo_count: int
     selection_count: int

@@ -34,7 +34,8 @@ from queries.photo_images import IMAGE_COLUMNS, ImageLinks, member_links
 from queries.routing import Endpoint, json
 
 ALBUM_COLUMNS = (
-    "album_id, org_id, title, status, tags, client_name, client_email, folder_id, photo_count,"
+    "album_id, org_id, title, status, tags, client_name, client_email, client_forgotten,"
+    " folder_id, photo_count,"
     " selection_count, selection_limit, comment_count, version, created_at, updated_at,"
     " sync_processed, sync_total, share_nonce, share_expires_at, allow_download, watermark"
 )
@@ -101,6 +102,7 @@ def album_view(row: asyncpg.Record) -> dict[str, Any]:
         )
     }
     view["client"] = {"name": row["client_name"], "email": row["client_email"]}
+    view["client_forgotten"] = row["client_forgotten"]
     view["sync"] = {"processed": row["sync_processed"], "total": row["sync_total"]}
     view["share"] = {
         "active": row["share_nonce"] is not None,

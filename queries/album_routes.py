@@ -106,6 +106,10 @@ def album_command_endpoints(
         album_id, actor = await target(request)
         return answer(await albums.reopen(album_id, actor, if_match(request)))
 
+    async def album_forget_client(request: Request) -> Response:
+        album_id, actor = await target(request)
+        return answer(await albums.forget_client(album_id, actor, if_match(request)), 202)
+
     errors = (400, 401, 403, 404, 409, 413, 422)
     base = "/api/albums/{album_id}"
 
@@ -184,4 +188,13 @@ def album_command_endpoints(
         command("POST", f"{base}/deliver", album_deliver, "Workflow: deliver"),
         command("POST", f"{base}/archive", album_archive, "Workflow: archive"),
         command("POST", f"{base}/reopen", album_reopen, "Workflow: reopen"),
+        command(
+            "POST",
+            f"{base}/forget-client",
+            album_forget_client,
+            "Forget the client (owners and admins): the client's and guests' personal data "
+            "(names, email, comments, notes) becomes unreadable everywhere, read as "
+            "'[forgotten]'; the share link dies; the event stream and its hash chain stay whole",
+            status=202,
+        ),
     ]

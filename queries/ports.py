@@ -237,6 +237,10 @@ class AlbumCommandsPort(Protocol):
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> WriteResult: ...
 
+    async def forget_client(
+        self, album_id: UUID, member: Member, expected_version: int | None = None
+    ) -> WriteResult: ...
+
     async def select(
         self, guest: Guest, photo_id: UUID, expected_version: int | None = None
     ) -> WriteResult: ...

@@ -41,7 +41,7 @@ from queries.problems import not_found
 from queries.routing import Endpoint, Handler, json
 from queries.watermarked import studio_watermark
 
-PRIVATE = ("org_id", "folder_id", "tags", "sync")
+PRIVATE = ("org_id", "folder_id", "tags", "sync", "client_forgotten")
 CONSISTENCY_WAIT_SECONDS = 5.0
 SHARE_CONSISTENCY = {
     "description": "The consistency_token of this link's own command: the answer includes it "

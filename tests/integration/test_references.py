@@ -24,6 +24,7 @@ from domains.album import Album, NewAlbum
 from domains.album_actors import Member
 from domains.errors import NotFound
 from domains.folder import Folder
+from domains.personal_data import ClientKey
 from infra.bootstrap import Platform
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
@@ -82,7 +83,12 @@ async def recorded_before_the_check(parts: Parts, org_id: UUID, folder_id: UUID)
 
     def decide(batch: Batch) -> Album:
         return batch.add(
-            Album.create(org_id, NewAlbum("Old", "Client", "c@example.com", folder_id), "old")
+            Album.create(
+                org_id,
+                NewAlbum("Old", "Client", "c@example.com", folder_id),
+                "old",
+                key=ClientKey(bytes(32)),
+            )
         )
 
     return (await parts.albums_committer.execute(decide)).aggregate_id

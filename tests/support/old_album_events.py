@@ -19,6 +19,7 @@ from broker.relay import RelaySource
 from commands.album_upcasting import LEGACY_STATE_CHANGED
 from commands.history import EventHistory
 from domains.album import Album, NewAlbum, photo_id_for
+from domains.personal_data import ClientKey
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 OLD_STEPS = [  # (command, state it led to, note), as the old code recorded a whole workflow
@@ -58,7 +59,8 @@ def record_an_old_album(app: Application[UUID]) -> tuple[UUID, UUID]:
     """An album shared through today's code, then picked, rated, commented and taken through
     its whole workflow by the old code; its id and its photo's."""
     org_id = uuid4()
-    album = Album.create(org_id, NewAlbum("Old", "Cleo", "cleo@example.com", uuid4()), "u1")
+    new = NewAlbum("Old", "Cleo", "cleo@example.com", uuid4())
+    album = Album.create(org_id, new, "u1", key=ClientKey(bytes(32)))
     album.request_sync("u1")
     album.update_photos([("a.jpg", "a.jpg")])
     album.share("n", "h", None, False, "u1", NOW)

@@ -18,6 +18,7 @@ from domains.album import (
 )
 from domains.album_workflow import ShareArchived, ShareExpired
 from domains.errors import InvalidValue, NotFound
+from domains.personal_data import ClientKey
 
 # From ../shared/contract.md: draft -> syncing -> ready -> shared -> selection_submitted ->
 # editing -> delivered -> approved; delivered -> changes_requested -> editing; any -> archived;
@@ -50,7 +51,9 @@ STEPS = (
 
 def album_in(state: str) -> Album:
     """An album brought into ``state`` through its own commands."""
-    album = Album.create(uuid4(), NewAlbum("Wedding", "Anna", "anna@example.com", uuid4()), "p")
+    album = Album.create(
+        uuid4(), NewAlbum("Wedding", "Anna", "anna@example.com", uuid4()), "p", key=KEY
+    )
     path = {
         "draft": [],
         "syncing": ["sync"],
@@ -95,8 +98,10 @@ def run(album: Album, step: str) -> None:
     elif step == "share":
         album.share("nonce", "hash", None, False, "p", NOW)
     elif step == "pick":
-        album.select(photo_id_for(album.id, "a.jpg"), "guest")
-    else:  # submit, start_editing, deliver, request_changes, approve, archive: one method each
+        album.select(photo_id_for(album.id, "a.jpg"), "guest", key=KEY)
+    elif step in GUEST_STEPS:
+        getattr(album, step)("guest", key=KEY)
+    else:  # start_editing, deliver, archive: one method each
         getattr(album, step)("p")
 
 
@@ -140,18 +145,20 @@ def test_the_table_names_every_command_the_routes_use() -> None:
 
 
 def test_the_limit_counts_photos_picked_by_any_guest_once() -> None:
-    album = Album.create(uuid4(), NewAlbum("W", "A", "a@x.io", uuid4(), selection_limit=2), "p")
+    album = Album.create(
+        uuid4(), NewAlbum("W", "A", "a@x.io", uuid4(), selection_limit=2), "p", key=KEY
+    )
     run(album, "sync")
     album.update_photos([(f"{i}.jpg", f"{i}.jpg") for i in range(4)])
     run(album, "share")
     ids = [photo_id_for(album.id, f"{i}.jpg") for i in range(4)]
-    album.select(ids[0], "anna")
-    album.select(ids[0], "ben")  # the same photo: still one of two
-    album.select(ids[1], "ben")
+    album.select(ids[0], "anna", key=KEY)
+    album.select(ids[0], "ben", key=KEY)  # the same photo: still one of two
+    album.select(ids[1], "ben", key=KEY)
     with pytest.raises(SelectionFull):
-        album.select(ids[2], "anna")
-    album.deselect(ids[1], "ben")
-    album.select(ids[2], "anna")
+        album.select(ids[2], "anna", key=KEY)
+    album.deselect(ids[1], "ben", key=KEY)
+    album.select(ids[2], "anna", key=KEY)
     assert album.selected() == {ids[0], ids[2]}
 
 
@@ -193,25 +200,26 @@ def test_a_revoked_link_names_nothing_and_can_be_revoked_once() -> None:
 def test_ratings_and_colours_are_kept_per_guest() -> None:
     album = album_in("shared")
     photo = photo_id_for(album.id, "a.jpg")
-    album.rate(photo, "anna", 5, "green")
-    album.rate(photo, "ben", 2, None)
-    album.rate(photo, "anna", 4, "red")
-    assert album.photos[photo].ratings == {"anna": (4, "red"), "ben": (2, None)}
+    album.rate(photo, "anna", 5, "green", key=KEY)
+    album.rate(photo, "ben", 2, None, key=KEY)
+    album.rate(photo, "anna", 4, "red", key=KEY)
+    anna, ben = KEY.seal("anna"), KEY.seal("ben")
+    assert album.photos[photo].ratings == {anna: (4, "red"), ben: (2, None)}
 
 
 def test_each_step_records_its_named_event_with_its_actor() -> None:
     album = album_in("shared")
     album.collect_events()
     photo = photo_id_for(album.id, "b.jpg")
-    album.rate(photo, "anna", 3, None)
-    album.comment(photo, uuid4(), "client:anna", "nice")
-    album.submit("client:anna")
+    album.rate(photo, "anna", 3, None, key=KEY)
+    album.comment(photo, uuid4(), "anna", "nice", key=KEY)
+    album.submit("anna", key=KEY)
     album.start_editing("u1")
     album.deliver("u1")
-    album.request_changes("client:anna", "crop")
+    album.request_changes("anna", "crop", key=KEY)
     album.start_editing("u1")
     album.deliver("u1")
-    album.approve("client:anna")
+    album.approve("anna", key=KEY)
     album.tag("a/b", "u1")
     album.untag("a/b", "u1")
     events = album.collect_events()
@@ -228,8 +236,10 @@ def test_each_step_records_its_named_event_with_its_actor() -> None:
         "Tagged",
         "Untagged",
     ]
-    assert [vars(e)["actor"] for e in events][:3] == ["client:anna"] * 3
+    assert [vars(e)["actor"] for e in events][:3] == [f"client:{KEY.seal('anna')}"] * 3
     assert album.tags == []
 
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = ClientKey(bytes(range(32)))
+GUEST_STEPS = ("submit", "request_changes", "approve")

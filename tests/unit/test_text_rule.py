@@ -13,6 +13,7 @@ from domains.album import Album, NewAlbum
 from domains.errors import InvalidValue
 from domains.folder import Folder
 from domains.organization import Organization
+from domains.personal_data import ClientKey
 from domains.text import check_text, refused_character, scrubbed
 from domains.user import User
 from queries.text import LINE_PATTERN, LINES_PATTERN, Line, Lines
@@ -70,6 +71,9 @@ def test_the_edge_types_refuse_with_the_field_named() -> None:
     assert [e["loc"] for e in refused.value.errors()] == [("text",)]
 
 
+KEY = ClientKey(bytes(32))
+
+
 def test_no_aggregate_records_such_text() -> None:
     actor = uuid4()
     refusals: list[Callable[[], object]] = [
@@ -77,11 +81,11 @@ def test_no_aggregate_records_such_text() -> None:
         lambda: User.register("a@example.com", "Ada\x00", None),
         lambda: Organization.create("Studio\x00", actor),
         lambda: Organization.create("Studio", actor).rename("Tab\tbed", actor),
-        lambda: Album.create(uuid4(), NewAlbum("Wed\x00", "Client", "c@x.io"), str(actor)),
-        lambda: Album.create(uuid4(), NewAlbum("Wed", "Cli\x1bent", "c@x.io"), str(actor)),
-        lambda: Album.create(uuid4(), NewAlbum("Wed", "Client", "c\x00@x.io"), str(actor)),
+        lambda: Album.create(uuid4(), NewAlbum("Wed\x00", "Client", "c@x.io"), str(actor), key=KEY),
+        lambda: Album.create(uuid4(), NewAlbum("Wed", "Cli\x1bent", "c@x.io"), str(actor), key=KEY),
+        lambda: Album.create(uuid4(), NewAlbum("Wed", "Client", "c\x00@x.io"), str(actor), key=KEY),
         lambda: Album.create(
-            uuid4(), NewAlbum("Wed", "Client", "c@x.io", tags=["a\x00"]), str(actor)
+            uuid4(), NewAlbum("Wed", "Client", "c@x.io", tags=["a\x00"]), str(actor), key=KEY
         ),
         lambda: Folder.register(uuid4(), "local", "/photos\x00/x", "Raw", actor),
         lambda: Folder.register(uuid4(), "local", "/photos", "Raw\u2028", actor),
