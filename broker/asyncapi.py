@@ -17,7 +17,10 @@ documented the moment it exists, and nothing is documented that is not sent:
 - its headers are what ``broker.envelope.headers`` sends; its example is an event of that class
   built from the schema, described, encoded and given headers exactly as the relay does;
 - its schema version is the class's ``class_version`` (``x-schema-version`` and the payload's
-  ``schema``), with each ``upcast_vN_vM`` docstring telling what changed since older messages.
+  ``schema``), with each ``upcast_vN_vM`` docstring telling what changed since older messages;
+- the fields that carry an album client's or guest's personal data are marked sealed
+  (``x-sealed-fields``, ``x-sealed`` on each, ``domains.personal_data``), and the document's
+  ``SealedText`` schema says how a consumer holding the key opens them.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from broker.topics import (
     dead_letter_topic,
     event_classes,
 )
+from domains.personal_data import GUEST_ACTED, GUEST_PREFIX, PERSONAL_FIELDS, ClientKey
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.4.0"
@@ -77,8 +81,27 @@ DESCRIPTION = (
     "partition). `data` is typed per event type; its version is `schema` (also the `.vN` end "
     "of `ce_type`): older messages of a type may carry a lower one, as each message's "
     "description says. Every message also carries the CloudEvents Kafka binding's headers "
-    "(binary mode: the body is the envelope). The README's 'Subscribing to events' is a guide."
+    "(binary mode: the body is the envelope). The README's 'Subscribing to events' is a guide. "
+    "Personal data of an album's client and guests travels only sealed (each message lists "
+    "its `x-sealed-fields`; components/schemas/SealedText says how to open them)."
 )
+SEALED = (
+    "Personal data of an album's client and guests (the client's name and email, guests' "
+    "names, comments, notes) is sealed: encrypted with AES-256-GCM under a 32-byte data key "
+    "of that album's client. A sealed value is the text `pd1:` followed by base64url (no "
+    "padding) of nonce (12 bytes) || ciphertext || tag (16 bytes), with no associated data: to "
+    "read it, strip `pd1:`, decode, and AES-GCM-decrypt the rest with the first 12 bytes as "
+    "nonce; the plaintext is UTF-8. A guest acting through the share link is named "
+    "`client:<sealed name>` (in `actor`, and in a comment's `author`). Sealing is "
+    "deterministic (the nonce is an HMAC of the text), so one guest's sealed name is the same "
+    "in every event of the album: use it as that guest's id. The keys stay inside the "
+    "platform (table photoflow.client_keys); they are not published. When the client is "
+    "forgotten (AlbumClientForgotten) the key is destroyed: from then on nobody can read those "
+    "values; show them as forgotten. Events recorded before sealing existed (the lower schema "
+    "versions each message names) carry these fields in plain text, and stay so."
+)
+EXAMPLE_KEY = ClientKey(bytes(range(32)))
+"""The key the examples are sealed with (hex 000102...1f), so a consumer can test its code."""
 DEAD_LETTERS = (
     "Messages of {topic} that a consumer parked because it could never apply them: the "
     "original key, bytes (usually one of {topic}'s envelopes, but possibly not even JSON) and "
@@ -171,13 +194,50 @@ def payload_schema(
     properties["type"] = {**properties["type"], "const": message.name}
     properties["stream"] = {**properties["stream"], "const": message.stream.name}
     properties["schema"] = {**properties["schema"], "const": schema_version(message.event_class)}
-    properties["data"] = {**data, "description": f"The fields of {message.name}."}
+    properties["data"] = {
+        **sealed_data(message.name, data),
+        "description": f"The fields of {message.name}.",
+    }
+    if message.name in GUEST_ACTED:
+        properties["actor"] = {
+            **properties["actor"],
+            "description": "client:<sealed guest name> (see SealedText): the guest who acted.",
+            "x-sealed": True,
+        }
     return {
         "type": "object",
         "title": message.name,
         "properties": properties,
         "required": list(envelope["required"]),
     }
+
+
+def sealed_fields(name: str) -> list[str]:
+    """The payload's fields that carry personal data only sealed, as dotted paths."""
+    fields = [f"data.{path}" for path in PERSONAL_FIELDS.get(name, {})]
+    return fields + (["actor"] if name in GUEST_ACTED else [])
+
+
+def sealed_data(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``data``'s schema with each sealed field marked and described."""
+    what = {
+        "text": "sealed text",
+        "guest": "the guest's sealed name (its id in the album)",
+        "actor": "client:<sealed guest name>",
+    }
+    labels: dict[str, list[str]] = {}
+    for path, kind in PERSONAL_FIELDS.get(name, {}).items():
+        field, _, inner = path.partition(".")
+        labels.setdefault(field, []).append(f"{inner}: {what[kind]}" if inner else what[kind])
+    properties = dict(data.get("properties", {}))
+    for field, texts in labels.items():
+        if field in properties:
+            properties[field] = {
+                **properties[field],
+                "description": f"Sealed ({'; '.join(texts)}): see SealedText.",
+                "x-sealed": True,
+            }
+    return {**data, "properties": properties}
 
 
 def headers_schema(message: EventMessage) -> dict[str, Any]:
@@ -229,6 +289,14 @@ def example(message: EventMessage, data: dict[str, Any], defs: dict[str, Any]) -
         schema = data["properties"][name] if name in data["properties"] else adapter.json_schema()
         values[name] = adapter.validate_python(_sample(schema, name, defs))
     fields = describe(cls(**values), message.stream)
+    if type_name(cls) in GUEST_ACTED:
+        fields["actor"] = GUEST_PREFIX + EXAMPLE_KEY.seal("example guest")
+    for path, kind in PERSONAL_FIELDS.get(type_name(cls), {}).items():
+        head, _, leaf = path.rpartition(".")
+        holder = fields["data"][head] if head else fields["data"]
+        plain = "example guest" if kind != "text" else str(holder.get(leaf))
+        sealed = EXAMPLE_KEY.seal(plain)
+        holder[leaf] = GUEST_PREFIX + sealed if kind == "actor" else sealed
     if fields["type"] != message.name:
         fields = integration_copy(fields, message.name)
     return {
@@ -312,7 +380,16 @@ def asyncapi_document(bootstrap: str, version: str, topic_prefix: str = "") -> d
     data, definitions = data_schemas(list({m.event_class: None for m in messages}))
     envelope = Envelope.model_json_schema(by_alias=True, ref_template=SCHEMA_REF)
     components_messages: dict[str, Any] = {}
-    schemas: dict[str, Any] = {**definitions, "Envelope": envelope}
+    schemas: dict[str, Any] = {
+        **definitions,
+        "Envelope": envelope,
+        "SealedText": {
+            "type": "string",
+            "pattern": "^pd1:[A-Za-z0-9_-]{38,}$",
+            "description": SEALED,
+            "x-example-key": EXAMPLE_KEY.secret.hex(),
+        },
+    }
     by_topic: dict[str, list[str]] = {}
     for m in messages:
         by_topic.setdefault(m.topic, []).append(m.name)
@@ -328,6 +405,8 @@ def asyncapi_document(bootstrap: str, version: str, topic_prefix: str = "") -> d
             "bindings": {"kafka": _key_binding("The aggregate id.")},
             "x-schema-version": schema_version(m.event_class),
         }
+        if sealed_fields(m.name):
+            components_messages[m.name]["x-sealed-fields"] = sealed_fields(m.name)
     descriptions = {s.topic: s.description for s in STREAMS.values()} | INTEGRATION_TOPICS
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}

@@ -323,6 +323,11 @@ class AlbumCommands:
             guest, expected_version, lambda a, k: a.approve(guest.name, key=k)
         )
 
+    async def client_key(self, album_id: UUID) -> ClientKey | None:
+        """The client's key, read afresh, for a reader of the album's sealed data (a share
+        link's live stream); None once the client was forgotten."""
+        return await self._keys.key_of(album_id)
+
     async def open_share(self, token: str) -> OpenedShare:
         """What a share token opens now; NotFound (wrong, revoked) or ShareGone.
 

@@ -23,6 +23,12 @@ also keeps a new consumer group, which starts from the oldest event, from mailin
 
 Link secrets (the invitation token) are in the message body only: the subject is checked to be
 free of them and mail-server errors are scrubbed of them before anything is recorded.
+
+An album's client is personal data (``domains.personal_data``): its mail goes to the address
+the read tables hold while the client's key exists, and the delivery records that address and
+every album mail's subject (which may name the client) only sealed with the client's key, so
+forgetting the client leaves no readable trace in the Sender's events either. A forgotten
+client gets no mail: the read tables no longer hold an address.
 """
 
 from __future__ import annotations
@@ -42,9 +48,10 @@ from eventsourcing.application import Application
 
 from broker.envelope import Envelope
 from commands.album_access import share_token
+from commands.client_keys import ClientKeys
 from commands.group_commit import Batch, GroupCommitter
 from commands.organizations import invitation_token
-from domains.delivery import Delivery, Status
+from domains.delivery import Delivery, Status, clean_subject
 from domains.errors import ConcurrencyConflict, InvalidValue
 from domains.user import normalise_email
 
@@ -147,6 +154,14 @@ class Message:
     recipient: str
     rendered: Rendered
     secrets: tuple[str, ...]
+    recorded_recipient: str | None = None
+    """What the delivery records instead of ``recipient`` (sealed), if not the address itself."""
+    recorded_subject: str | None = None
+    """What the delivery records instead of the subject (sealed), if not the subject itself."""
+
+    @property
+    def recipient_on_record(self) -> str:
+        return self.recorded_recipient or self.recipient
 
     def redact(self, text: str) -> str:
         """``text`` without the secrets, nor any piece of them (a server may echo a cut link)."""
@@ -188,6 +203,7 @@ class SenderService:
         studio_name: StudioName | None = None,
         album_info: AlbumInfo | None = None,
         album_comments: AlbumComments | None = None,
+        client_keys: ClientKeys | None = None,
         mail_domain: str = "photoflow.local",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
@@ -201,6 +217,7 @@ class SenderService:
         self._studio_name = studio_name
         self._album_info = album_info
         self._album_comments = album_comments
+        self._client_keys = client_keys
         self._mail_domain = mail_domain
         self._now = now
         self._rng = rng or random.Random()
@@ -218,7 +235,7 @@ class SenderService:
         message = await compose(envelope) if compose is not None else None
         if message is None:
             return
-        delivery_id = Delivery.create_id(envelope.id, message.recipient)
+        delivery_id = Delivery.create_id(envelope.id, message.recipient_on_record)
         lock = self._locks.setdefault(delivery_id, asyncio.Lock())
         async with lock:
             await self._deliver(delivery_id, envelope, message)
@@ -285,13 +302,24 @@ class SenderService:
         try:
             recipient = normalise_email(recipient)
         except InvalidValue:
-            log.error(
-                "album %s: %r is no email address; nothing to send",
-                envelope.aggregate_id,
-                recipient,
-            )
+            log.error("album %s: no email address to send a %s to", envelope.aggregate_id, kind)
             return None
-        return Message(kind, recipient, self._renderer.render(kind, context), secrets)
+        rendered = self._renderer.render(kind, context)
+        key = None
+        if self._client_keys is not None:
+            key = await self._client_keys.key_to_seal(envelope.aggregate_id)
+        if key is None:  # no key store (tests), or forgotten between the read and now
+            return Message(kind, recipient, rendered, secrets)
+        to_client = kind == "album_delivered"
+        personal = (str(info.get("client_email") or ""), str(info.get("client_name") or ""))
+        return Message(
+            kind,
+            recipient,
+            rendered,
+            secrets + tuple(p for p in personal if p) if to_client else secrets,
+            recorded_recipient=key.seal(recipient) if to_client else None,
+            recorded_subject=key.seal(clean_subject(rendered.subject)),
+        )
 
     async def _album_digest(self, envelope: Envelope) -> Message | None:
         """One mail per album and period listing the client's comments, not one per click."""
@@ -370,15 +398,7 @@ class SenderService:
             if batch.exists(delivery_id):
                 delivery = batch.get(Delivery, delivery_id)
             else:
-                delivery = batch.add(
-                    Delivery.queue(
-                        kind=message.kind,
-                        recipient=message.recipient,
-                        subject=message.rendered.subject,
-                        cause_event_id=envelope.id,
-                        org_id=envelope.org_id,
-                    )
-                )
+                delivery = batch.add(_queued(message, envelope))
             seen.append(Progress.of(delivery))
             return delivery
 
@@ -406,3 +426,24 @@ class SenderService:
         seconds = (when - self._now()).total_seconds()
         if seconds > 0:
             await asyncio.sleep(min(seconds, self._retry.max_delay))
+
+
+def _queued(message: Message, envelope: Envelope) -> Delivery:
+    """The new delivery of ``message``: checked by ``Delivery.queue`` when it records the
+    address and subject themselves; built directly when it records them sealed (the address was
+    normalised and the subject cleaned before they were sealed)."""
+    if message.recorded_recipient is None and message.recorded_subject is None:
+        return Delivery.queue(
+            kind=message.kind,
+            recipient=message.recipient,
+            subject=message.rendered.subject,
+            cause_event_id=envelope.id,
+            org_id=envelope.org_id,
+        )
+    return Delivery(
+        kind=message.kind,
+        recipient=message.recorded_recipient or normalise_email(message.recipient),
+        subject=message.recorded_subject or clean_subject(message.rendered.subject),
+        cause_event_id=envelope.id,
+        org_id=envelope.org_id,
+    )

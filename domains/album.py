@@ -85,8 +85,9 @@ def _guest_actor(state: dict[str, Any]) -> None:
 
 
 def _plain_stays(state: dict[str, Any]) -> None:
-    """Recorded before personal data was sealed: the same fields, in plain text. They are read
-    as they are and are not forgotten with the client's key (``domains.personal_data``)."""
+    """From this version on, the fields marked x-sealed are sealed with the client's key (see
+    SealedText, ``domains.personal_data``). Older events carry them in plain text: read as
+    they are, and not forgotten with the key."""
 
 
 FORGOTTEN_CLIENT = "the album's client was forgotten: nothing of theirs is recorded any more"

@@ -52,6 +52,20 @@ sealed text), ``guest`` (a sealed guest name) or ``actor`` (a member's id, or ``
 sealed guest name). Every album event's ``actor`` reads as an ``actor``."""
 
 
+GUEST_ACTED = frozenset(
+    {
+        "AlbumPhotoSelected",
+        "AlbumPhotoDeselected",
+        "AlbumPhotoRated",
+        "AlbumCommentAdded",
+        "AlbumSelectionSubmitted",
+        "AlbumChangesRequested",
+        "AlbumApproved",
+    }
+)
+"""The album event types a guest causes: their ``actor`` is ``client:<sealed name>``."""
+
+
 class Unreadable(ValueError):
     """A sealed text that this key did not seal (or that was altered)."""
 

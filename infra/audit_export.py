@@ -6,6 +6,10 @@ the stream, aggregate, length and last link, signed as a compact JWS (ES256) wit
 platform's current signing key, whose public half ``/api/auth/jwks.json`` publishes. An auditor
 checks a file offline with ``docs/verify_audit_export.py`` (standard library and
 ``cryptography`` only), or with ``audit verify``, which uses this installation's keys.
+
+An album's personal data is in those bytes only sealed with its client's key
+(``domains.personal_data``): once the client is forgotten nobody can read it from an export,
+while the export still verifies, as the chain covers the sealed bytes.
 """
 
 from __future__ import annotations

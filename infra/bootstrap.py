@@ -479,6 +479,7 @@ async def sender_service(platform: Platform) -> SenderService:
         studio_name=studio_name,
         album_info=AlbumMailFacts(platform.pool).lookup,
         album_comments=digests.comments,
+        client_keys=client_keys.PostgresClientKeys(platform.pool),
         mail_domain=settings.mail_from.rpartition("@")[2].rstrip(">") or "photoflow.local",
     )
 

@@ -3,11 +3,15 @@
 A share link's page sees its album change live, but never what is the studio's own business:
 no org id, no actor (a member's id), no client email, no tags. Each album event type names the
 ``data`` fields a client may read; a type nobody listed yet is shown with empty ``data``.
+Sealed fields (guests' names, comments) are opened with the album client's key, which the
+stream fetched when it opened (``domains.personal_data``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from domains.personal_data import ClientKey, open_data
 
 SHARE_ENVELOPE = ("id", "type", "stream", "aggregate_id", "version", "occurred_at", "schema")
 """The envelope fields a share stream keeps: no org_id, no actor (a member's id)."""
@@ -35,6 +39,7 @@ SHARE_FIELDS: dict[str, tuple[str, ...] | None] = {
     "AlbumSyncRequested": None,
     "AlbumTagged": None,
     "AlbumUntagged": None,
+    "AlbumClientForgotten": (),
 }
 """Per album event type, the ``data`` fields a client may read; None: not shown at all.
 
@@ -45,13 +50,14 @@ album changed and reads it again, and no field is shown before someone decided i
 PHOTO_FIELDS = ("photo_id", "name")
 
 
-def share_envelope(envelope: dict[str, Any]) -> dict[str, Any] | None:
-    """The client-safe copy of an album event, or None when a client sees nothing of it."""
+def share_envelope(envelope: dict[str, Any], key: ClientKey | None = None) -> dict[str, Any] | None:
+    """The client-safe copy of an album event, or None when a client sees nothing of it; its
+    sealed fields opened with ``key`` (shown forgotten without it)."""
     kind = str(envelope.get("type"))
     fields = SHARE_FIELDS.get(kind, ())
     if fields is None:
         return None
-    data = envelope.get("data") or {}
+    data = open_data(kind, envelope.get("data") or {}, key)
     kept: dict[str, Any] = {k: data[k] for k in fields if k in data}
     if "photos" in kept:
         kept["photos"] = [

@@ -17,13 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from broker.live_feed import BadPosition, Delivery, LiveFeed, Subscription, View
+from domains.personal_data import ClientKey
 from queries.client_safe import share_envelope
 from queries.problems import Problem
 
 EVENT_STREAM = "text/event-stream"
 LAST_EVENT_ID = "last-event-id"
 
-SHARE_ENDS = frozenset({"AlbumShareRevoked", "AlbumArchived", "AlbumShared"})
+SHARE_ENDS = frozenset(
+    {"AlbumShareRevoked", "AlbumArchived", "AlbumShared", "AlbumClientForgotten"}
+)
 """After these the link may no longer open the album: the stream checks, and ends if not."""
 MEMBER_ENDS = frozenset({"OrganizationMemberRemoved"})
 """After this, if it names the stream's user, the stream ends: a new one reads the roles again."""
@@ -40,8 +43,9 @@ def member_frame(delivery: Delivery) -> bytes:
     return b"event: " + delivery.type.encode() + b"\ndata: " + body + b"\n\n"
 
 
-def share_frame(delivery: Delivery) -> bytes:
-    shown = share_envelope(delivery.envelope)
+def share_frame(delivery: Delivery, key: ClientKey | None = None) -> bytes:
+    """A share stream's frame, its sealed fields opened with the album client's ``key``."""
+    shown = share_envelope(delivery.envelope, key)
     if shown is None:
         return b""
     return b"event: " + delivery.type.encode() + b"\ndata: " + orjson.dumps(shown) + b"\n\n"

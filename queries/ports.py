@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domains.album import NewAlbum
 from domains.album_actors import Guest, Member
+from domains.personal_data import ClientKey
 from domains.policies import Role
 
 
@@ -240,6 +241,9 @@ class AlbumCommandsPort(Protocol):
     async def forget_client(
         self, album_id: UUID, member: Member, expected_version: int | None = None
     ) -> WriteResult: ...
+
+    async def client_key(self, album_id: UUID) -> ClientKey | None:
+        """The album client's key, to open its sealed data with; None once forgotten."""
 
     async def select(
         self, guest: Guest, photo_id: UUID, expected_version: int | None = None

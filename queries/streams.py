@@ -17,6 +17,7 @@ link no longer opens the album.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -128,6 +129,7 @@ def stream_endpoints(
             raise not_found("No album has this share link") from None
         resume = resume_position(request, query.last_event_id, feed.share_view, len(feed.vector))
         album_topic = feed.album_topic
+        key = await albums.client_key(UUID(album_id))  # opens the guests' sealed names
 
         def wanted(delivery: Delivery) -> bool:
             if feed.partitions[delivery.index].topic != album_topic:
@@ -148,7 +150,7 @@ def stream_endpoints(
             feed,
             lambda: feed.subscribe_album(album_id),
             wanted,
-            share_frame,
+            lambda delivery: share_frame(delivery, key),
             resume,
             live.heartbeat_seconds,
             live.max_seconds,
