@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid5
 
+import msgspec
 import orjson
 from eventsourcing.domain import AggregateEvent
 from pydantic import BaseModel, ConfigDict, Field
@@ -167,3 +168,57 @@ def encode(fields: dict[str, Any]) -> bytes:
 
 def decode(payload: bytes) -> Envelope:
     return Envelope.model_validate_json(payload)
+
+
+class _Wire(msgspec.Struct, gc=False):
+    """The envelope's fields as ``decode_fast`` reads them: typed as ``Envelope``, checked in C."""
+
+    id: UUID
+    type: str
+    stream: str
+    aggregate_id: UUID
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    org_id: UUID | None
+    occurred_at: datetime
+    schema: int
+    data: dict[str, Any]
+    actor: str | None = None
+
+
+_WIRE = msgspec.json.Decoder(_Wire)
+_FIELD_NAMES = frozenset(Envelope.model_fields)
+_set = object.__setattr__
+
+
+def decode_fast(payload: bytes) -> Envelope:
+    """The same ``Envelope`` as ``decode``, in about a third of the time: the read side's hot path.
+
+    msgspec checks the types and builds the ids and times in C; the model is then filled in
+    as pydantic's own ``model_construct`` does. Anything msgspec refuses goes through ``decode``,
+    so what is accepted, and the error of what is not, are pydantic's.
+    """
+    try:
+        wire = _WIRE.decode(payload)
+    except msgspec.MsgspecError:
+        return decode(payload)
+    envelope = Envelope.__new__(Envelope)
+    _set(
+        envelope,
+        "__dict__",
+        {
+            "id": wire.id,
+            "type": wire.type,
+            "stream": wire.stream,
+            "aggregate_id": wire.aggregate_id,
+            "version": wire.version,
+            "org_id": wire.org_id,
+            "occurred_at": wire.occurred_at,
+            "schema_version": wire.schema,
+            "actor": wire.actor,
+            "data": wire.data,
+        },
+    )
+    _set(envelope, "__pydantic_fields_set__", set(_FIELD_NAMES))
+    _set(envelope, "__pydantic_extra__", None)
+    _set(envelope, "__pydantic_private__", None)
+    return envelope

@@ -4,25 +4,36 @@ The live worker and the rebuild both come through here, so a rebuilt table is ma
 code that keeps it up to date. An aggregate with a parked event (``broker.parking``) has its
 later events parked behind it, in the same transaction that moves the offsets past them, so its
 rows are never patched out of order; ``apply_parked`` replays them once the cause is fixed.
+
+Decoding happens before the transaction (``decode_records``, with the fast decoder), so a
+worker can decode the next batch while PostgreSQL writes the last one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 
-from broker.envelope import Envelope, decode
+from broker.envelope import Envelope, decode, decode_fast
 from broker.failure_policy import message_of
 from broker.parking import ParkingLot, held_aggregates
 from projections import positions
 from projections.base import Projection
 
 Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+Decoded = Mapping[TopicPartition, Sequence[Envelope | None]]
+"""Each record's envelope, in the records' order; None where it did not decode ahead."""
 HELD = "held: an earlier event of this aggregate is parked"
+PIPELINE_DEPTH = 3
+"""Decoded batches waiting for the writer: enough to keep it busy, bounded for memory."""
+
+T = TypeVar("T")
 
 
 def rebuild_lock_key(projection: str) -> int:
@@ -30,16 +41,36 @@ def rebuild_lock_key(projection: str) -> int:
     return zlib.crc32(f"projection:{projection}".encode())
 
 
+def decode_records(records: Records) -> dict[TopicPartition, list[Envelope | None]]:
+    """Every record's envelope, decoded outside any transaction.
+
+    A record that does not decode (or has no value) gets None: ``apply_records`` decodes it
+    again, and fails there, only if the record is still to be applied.
+    """
+    decoded: dict[TopicPartition, list[Envelope | None]] = {}
+    for tp, batch in records.items():
+        envelopes: list[Envelope | None] = []
+        for record in batch:
+            try:
+                envelopes.append(decode_fast(record.value) if record.value else None)
+            except Exception:
+                envelopes.append(None)
+        decoded[tp] = envelopes
+    return decoded
+
+
 async def apply_records(
     pool: asyncpg.Pool,
     projection: Projection,
     records: Records,
     *,
+    decoded: Decoded | None = None,
     rebuilding: dict[UUID, int] | None = None,
     parking: ParkingLot | None = None,
 ) -> int:
     """Apply the records not yet consumed; return how many events were new to the projection.
 
+    ``decoded`` holds the records' envelopes when they were decoded ahead (``decode_records``).
     ``rebuilding`` is a rebuild's own record of the versions it applied (its tables started
     empty, and it holds the projection's lock alone), used instead of looking them up.
     With ``parking``, events of aggregates that already have a parked event are parked too.
@@ -57,7 +88,13 @@ async def apply_records(
         reached: dict[positions.TopicPartitionKey, int] = {}
         for tp, batch in records.items():
             start = consumed[(tp.topic, tp.partition)]
-            fresh.extend((r, decode(r.value)) for r in batch if r.offset >= start and r.value)
+            ahead = decoded.get(tp) if decoded is not None else None
+            for i, record in enumerate(batch):
+                if record.offset >= start and record.value:
+                    envelope = ahead[i] if ahead is not None else None
+                    if envelope is None:
+                        envelope = decode(record.value)
+                    fresh.append((record, envelope))
             if batch and batch[-1].offset >= start:
                 reached[(tp.topic, tp.partition)] = batch[-1].offset + 1
         if not reached:
@@ -91,6 +128,16 @@ async def _hold_behind_parked(
         else:
             kept.append((record, envelope))
     return kept
+
+
+async def take(queue: asyncio.Queue[T | None], fetcher: asyncio.Task[None]) -> T | None:
+    """The next item a fetcher queued (None: it has no more); its own error if it failed."""
+    getting = asyncio.ensure_future(queue.get())
+    await asyncio.wait({getting, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+    if not getting.done() and fetcher.exception() is not None:
+        getting.cancel()
+        fetcher.result()  # raises what stopped it
+    return await getting  # a fetcher that ended without an error queued None last
 
 
 async def apply_parked(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import asyncpg
@@ -37,6 +38,39 @@ class Projection(ABC):
 
 
 Statement = tuple[str, Callable[[Envelope], Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A session's temporary table that a batch's rows are copied into, then merged from.
+
+    One ``COPY`` (binary, no per-row statement) and one set-based ``INSERT ... SELECT ... ON
+    CONFLICT`` replace a statement per event: the cheap way to write thousands of rows a
+    second. The table lives as long as the connection, and its rows as long as the transaction.
+    """
+
+    name: str
+    """Unqualified; it lives in the session's ``pg_temp`` schema."""
+    columns: tuple[tuple[str, str], ...]
+    """(name, SQL type) of each column, in the order of the rows given to ``load``."""
+
+    @property
+    def table(self) -> str:
+        return f"pg_temp.{self.name}"
+
+    async def load(self, conn: asyncpg.Connection, rows: Iterable[Sequence[Any]]) -> None:
+        """Empty the table, then copy the rows into it (in the caller's transaction)."""
+        definition = ", ".join(f"{name} {kind}" for name, kind in self.columns)
+        await conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.name} ({definition}) ON COMMIT DELETE ROWS;"
+            f" DELETE FROM {self.table}"
+        )
+        await conn.copy_records_to_table(
+            self.name,
+            records=rows,
+            columns=[name for name, _ in self.columns],
+            schema_name="pg_temp",
+        )
 
 
 class StatementProjection(Projection):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -11,7 +12,7 @@ import orjson
 
 from broker.envelope import Envelope
 from broker.topics import ORGS
-from projections.base import Projection
+from projections.base import Projection, Staging
 
 Row = dict[str, Any]
 
@@ -50,6 +51,27 @@ HANDLERS: dict[str, Callable[[Row | None, Envelope], Row]] = {
 }
 
 COLUMNS = ("org_id", "name", "created_by", "created_at", "updated_at", "version", "watermark")
+STAGING = Staging(
+    "orgs_staging",
+    (
+        ("org_id", "uuid"),
+        ("name", "text"),
+        ("created_by", "text"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("version", "bigint"),
+        ("watermark", "jsonb"),
+    ),
+)
+_ROW = itemgetter(*COLUMNS)
+MERGE = f"""
+    INSERT INTO read.orgs ({", ".join(COLUMNS)})
+    SELECT {", ".join(COLUMNS)} FROM {STAGING.table}
+    ON CONFLICT (org_id) DO UPDATE SET
+        name = EXCLUDED.name, updated_at = EXCLUDED.updated_at,
+        version = EXCLUDED.version, watermark = EXCLUDED.watermark
+    WHERE read.orgs.version < EXCLUDED.version
+"""
 
 
 class OrgsProjection(Projection):
@@ -99,17 +121,5 @@ class OrgsProjection(Projection):
             rows[event.aggregate_id] = row
         if not rows:
             return
-        columns = [[row[c] for row in rows.values()] for c in COLUMNS]
-        await conn.execute(
-            """
-            INSERT INTO read.orgs
-                (org_id, name, created_by, created_at, updated_at, version, watermark)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
-                                 $5::timestamptz[], $6::bigint[], $7::jsonb[])
-            ON CONFLICT (org_id) DO UPDATE SET
-                name = EXCLUDED.name, updated_at = EXCLUDED.updated_at,
-                version = EXCLUDED.version, watermark = EXCLUDED.watermark
-            WHERE read.orgs.version < EXCLUDED.version
-            """,
-            *columns,
-        )
+        await STAGING.load(conn, [_ROW(row) for row in rows.values()])
+        await conn.execute(MERGE)

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from broker.envelope import Envelope
-from projections.base import Projection
+from projections.base import Projection, Staging
 
 SCHEMA_DDL = """
 CREATE SCHEMA IF NOT EXISTS read;
@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS read.projection_versions (
 """
 
 TopicPartitionKey = tuple[str, int]
+
+VERSIONS_STAGING = Staging(
+    "projection_versions_staging", (("aggregate_id", "uuid"), ("v", "bigint"))
+)
+COPY_FROM = 64
+"""From this many aggregates in a batch on, their versions go in by COPY and one merge."""
 
 
 async def create_schema(conn: asyncpg.Connection) -> None:
@@ -121,14 +127,24 @@ def newer_than(seen: dict[UUID, int], events: Sequence[Envelope]) -> list[Envelo
 async def record_versions(
     conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
 ) -> None:
-    latest: dict[UUID, int] = {}
-    for event in events:
-        latest[event.aggregate_id] = max(event.version, latest.get(event.aggregate_id, 0))
+    """Store each aggregate's last version applied; ``events`` come in version order per
+    aggregate, as ``newer_than`` and ``keep_unseen`` give them."""
+    latest: dict[UUID, int] = {e.aggregate_id: e.version for e in events}
+    merge = (
+        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version "
+        "WHERE read.projection_versions.version < EXCLUDED.version"
+    )
+    if len(latest) >= COPY_FROM:
+        await VERSIONS_STAGING.load(conn, latest.items())
+        await conn.execute(
+            "INSERT INTO read.projection_versions (projection, aggregate_id, version) "
+            f"SELECT $1, aggregate_id, v FROM {VERSIONS_STAGING.table} {merge}",
+            projection,
+        )
+        return
     await conn.execute(
         "INSERT INTO read.projection_versions (projection, aggregate_id, version) "
-        "SELECT $1, a, v FROM unnest($2::uuid[], $3::bigint[]) AS u(a, v) "
-        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version "
-        "WHERE read.projection_versions.version < EXCLUDED.version",
+        f"SELECT $1, a, v FROM unnest($2::uuid[], $3::bigint[]) AS u(a, v) {merge}",
         projection,
         list(latest),
         list(latest.values()),

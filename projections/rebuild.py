@@ -2,10 +2,15 @@
 
 The rebuild holds the projection's advisory lock alone, so live workers of the same projection
 pause rather than write into tables being rebuilt, and carry on from its offsets afterwards.
+
+Fetching and decoding overlap writing: one task reads Kafka and decodes each batch into a
+small bounded queue while the writer applies the batch before it, one transaction each, in
+the order fetched (so each aggregate's versions still apply in order).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,8 +21,18 @@ from tqdm import tqdm
 
 from broker.admin import partitions_of
 from projections import positions
-from projections.applier import apply_records, rebuild_lock_key
+from projections.applier import (
+    PIPELINE_DEPTH,
+    Decoded,
+    Records,
+    apply_records,
+    decode_records,
+    rebuild_lock_key,
+    take,
+)
 from projections.base import Projection
+
+Fetched = tuple[Records, Decoded]
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,22 @@ async def _replay(
         total = sum(end[tp] - first[tp] for tp in partitions)
         events = applied = 0
         seen: dict[UUID, int] = {}  # aggregate -> version applied, across batches
+        queue: asyncio.Queue[Fetched | None] = asyncio.Queue(PIPELINE_DEPTH)
+
+        async def fetch() -> None:
+            while remaining:
+                got = await consumer.getmany(*remaining, timeout_ms=500, max_records=batch_size)
+                batch = {tp: [r for r in rs if r.offset < end[tp]] for tp, rs in got.items()}
+                for tp, records in batch.items():
+                    if records and records[-1].offset + 1 >= end[tp]:
+                        remaining.discard(tp)
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= end[tp]:
+                        remaining.discard(tp)
+                if any(batch.values()):
+                    await queue.put((batch, decode_records(batch)))
+            await queue.put(None)
+
         with tqdm(
             total=total,
             unit="ev",
@@ -98,21 +129,23 @@ async def _replay(
             disable=not progress,
             unit_scale=True,
         ) as bar:
-            while remaining:
-                fetched = await consumer.getmany(*remaining, timeout_ms=500, max_records=batch_size)
-                batch = {
-                    tp: [r for r in records if r.offset < end[tp]]
-                    for tp, records in fetched.items()
-                }
-                applied += await apply_records(pool, projection, batch, rebuilding=seen)
-                for tp, records in batch.items():
-                    events += len(records)
-                    bar.update(len(records))
-                    if records and records[-1].offset + 1 >= end[tp]:
-                        remaining.discard(tp)
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
+            fetcher = asyncio.create_task(fetch())
+            try:
+                while (item := await take(queue, fetcher)) is not None:
+                    batch, decoded = item
+                    applied += await apply_records(
+                        pool, projection, batch, decoded=decoded, rebuilding=seen
+                    )
+                    count = _count(batch)
+                    events += count
+                    bar.update(count)
+            finally:
+                fetcher.cancel()
+                await asyncio.gather(fetcher, return_exceptions=True)
         return events, applied
     finally:
         await consumer.stop()
+
+
+def _count(batch: Records) -> int:
+    return sum(len(records) for records in batch.values())

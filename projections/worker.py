@@ -4,6 +4,11 @@ Kafka assigns partitions among the group's members, so several processes running
 projection share the load. Offsets are never committed to Kafka as the source of truth: on
 every assignment the worker seeks to the offsets stored beside the read rows.
 
+Fetching and decoding overlap writing: a fetch task reads and decodes the next batch into a
+small bounded queue while the worker applies the last one. Batches apply in the order
+fetched; one fetched before a rebalance is safe to apply late, because each transaction locks
+the partitions' stored offsets and skips what is already below them.
+
 Failures follow ``broker.failure_policy``: a batch that fails because PostgreSQL does not
 answer is retried as it is until it does; a batch that fails otherwise is applied again one
 record at a time, so the one record that can never apply is parked and every other applies.
@@ -24,7 +29,14 @@ from broker.parking import ParkingLot, describe_error
 from infra.heartbeats import worker_label
 from infra.outages import is_outage
 from projections import positions
-from projections.applier import Records, apply_records
+from projections.applier import (
+    PIPELINE_DEPTH,
+    Decoded,
+    Records,
+    apply_records,
+    decode_records,
+    take,
+)
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -104,28 +116,40 @@ class ProjectionWorker:
         consumer.subscribe(self._topics, listener=_SeekToStoredOffsets(self))
         self._consumer = consumer
         await consumer.start()
+        queue: asyncio.Queue[tuple[Records, Decoded] | None] = asyncio.Queue(PIPELINE_DEPTH)
+        fetcher = asyncio.create_task(self._fetch(consumer, queue))
         try:
-            while True:
-                records = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-                if not records and self.lag() == 0:
-                    self.progress.moved()  # idle, not stuck
-                if not records:
-                    continue
-                await self._apply(records)
+            while (item := await take(queue, fetcher)) is not None:
+                records, decoded = item
+                await self._apply(records, decoded)
                 self.consumed += sum(len(batch) for batch in records.values())
                 for tp, batch in records.items():
-                    self._consumed[tp] = batch[-1].offset + 1
+                    self._consumed[tp] = max(self._consumed.get(tp, 0), batch[-1].offset + 1)
                 self.progress.moved()
         finally:
+            fetcher.cancel()
+            await asyncio.gather(fetcher, return_exceptions=True)
             self._consumer = None
             await consumer.stop()
 
-    async def _apply(self, records: Records) -> None:
+    async def _fetch(
+        self, consumer: AIOKafkaConsumer, queue: asyncio.Queue[tuple[Records, Decoded] | None]
+    ) -> None:
+        """Read and decode batches ahead of the writer, until cancelled."""
+        while True:
+            records = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            if not records:
+                if self.lag() == 0 and queue.empty():
+                    self.progress.moved()  # idle, not stuck
+                continue
+            await queue.put((records, decode_records(records)))
+
+    async def _apply(self, records: Records, decoded: Decoded | None = None) -> None:
         outages = 0
         while True:
             try:
                 self.applied += await apply_records(
-                    self._pool, self.projection, records, parking=self.parking
+                    self._pool, self.projection, records, decoded=decoded, parking=self.parking
                 )
             except asyncio.CancelledError:
                 raise
