@@ -28,8 +28,14 @@ class AuditEvent(BaseModel):
     type: str
     version: int
     occurred_at: datetime
-    actor: str | None
-    data: dict[str, Any]
+    actor: str | None = Field(
+        description="A member's user id, or client:<guest> (client:[forgotten guest <8 hex>] "
+        "once the album's client was forgotten)."
+    )
+    data: dict[str, Any] = Field(
+        description="The event's fields; an album's personal data opened with its client's "
+        "key, or '[forgotten]' once the client was forgotten (the stored bytes stay sealed)."
+    )
     hash: str | None = Field(
         default=None, description="SHA-256 (hex) of the stored event chained to prev_hash."
     )

@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 
+from broker.asyncapi import asyncapi_document
 from commands.albums import AlbumCommands, AlbumsApplication
 from commands.client_keys import MemoryClientKeys
 from commands.group_commit import GroupCommitter
@@ -156,3 +157,17 @@ async def test_forgetting_destroys_the_key_and_the_audit_reads_forgotten() -> No
         assert state["state"]["client"]["email"] == FORGOTTEN
         with pytest.raises(NotFound):
             await albums.select(Guest(f"{album_id}.nothing", "Zoe"), uuid4())
+
+
+def test_the_asyncapi_document_names_the_sealed_fields_and_its_examples_open() -> None:
+    doc = asyncapi_document("kafka:9092", "test")
+    messages = doc["components"]["messages"]
+    assert messages["AlbumCreated"]["x-sealed-fields"] == ["data.client.name", "data.client.email"]
+    assert messages["AlbumPhotoSelected"]["x-sealed-fields"] == ["data.guest", "actor"]
+    assert "x-sealed-fields" not in messages["AlbumTagged"]
+    sealed = doc["components"]["schemas"]["SealedText"]
+    key = ClientKey(bytes.fromhex(sealed["x-example-key"]))
+    example = messages["AlbumCommentAdded"]["examples"][0]["payload"]
+    assert open_data("AlbumCommentAdded", example["data"], key)["author"] == "client:example guest"
+    assert open_actor(example["actor"], key) == "client:example guest"
+    assert "AES-256-GCM" in sealed["description"]
