@@ -4,9 +4,14 @@ Commands only save; this worker follows each application's notification log and 
 Each message carries the contract's envelope as its body and, as headers, ``type`` and ``id``
 and the CloudEvents Kafka binding's ``ce_*`` attributes (``broker.envelope.headers``; the parts
 that depend only on the event type are encoded once per type). It stores its position after
-Kafka has acknowledged a whole batch, so a crash between the two
-republishes at most one batch: consumers drop duplicates by ``(aggregate_id, version)``. The
+Kafka has acknowledged a whole batch, so a crash between the two republishes at most one
+batch: consumers drop duplicates by ``(aggregate_id, version)``. The
 producer is idempotent with ``acks=all``, so a retried send never lands twice on its own.
+
+Reading overlaps publishing: while Kafka acknowledges one batch and its position is stored,
+the next batch is already being read from the log (in a thread). Its messages go to the
+producer only once the previous batch is acknowledged and stored, so each partition keeps the
+log's order and at most one batch is ever sent but not yet stored.
 
 The eventsourcing recorder sends a PostgreSQL NOTIFY on the events table's channel in every
 inserting transaction; the relay LISTENs on it so that a commit is published at once, and polls
@@ -166,31 +171,50 @@ class Relay:
             await listener.add_listener(source.channel, on_notify)
             position = await self._load_position(source.name)
             self.positions[source.name] = position
-            while True:
-                wake.clear()
-                reached, outgoing = await asyncio.to_thread(source.read, position, self._batch_size)
-                if reached == position:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), self._idle_poll)
-                    if listener.is_closed():  # killed or restarted: no more wake-ups, no lock
-                        raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
-                    continue
-                await self._publish(outgoing)
-                await self._save_position(source.name, reached)
-                position = self.positions[source.name] = reached
-                self.published += len(outgoing)
+            publishing: asyncio.Task[None] | None = None
+            try:
+                while True:
+                    wake.clear()
+                    reached, outgoing = await asyncio.to_thread(
+                        source.read, position, self._batch_size
+                    )
+                    if publishing is not None:  # the last batch: acknowledged and stored
+                        await publishing
+                        publishing = None
+                    if reached == position:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(wake.wait(), self._idle_poll)
+                        if listener.is_closed():  # killed or restarted: no wake-ups, no lock
+                            raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
+                        continue
+                    sends = await self._send(outgoing)
+                    publishing = asyncio.create_task(
+                        self._confirm(source.name, sends, reached, len(outgoing))
+                    )
+                    position = reached
+            finally:
+                if publishing is not None:
+                    publishing.cancel()
+                    await asyncio.gather(publishing, return_exceptions=True)
         finally:
             # Closing the session frees its lock and listener whatever state it is in (PostgreSQL
             # may have just restarted); the pool opens a fresh connection in its place.
             listener.terminate()
             await self._pool.release(listener)
 
-    async def _publish(self, outgoing: list[Outgoing]) -> None:
-        sends = [
-            await self._producer.send(m.topic, m.value, key=m.key, headers=m.headers)
-            for m in outgoing
-        ]
+    async def _send(self, outgoing: list[Outgoing]) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the producer, in order; the futures of Kafka's acknowledgements."""
+        send = self._producer.send
+        return [await send(m.topic, m.value, key=m.key, headers=m.headers) for m in outgoing]
+
+    async def _confirm(
+        self, source: str, sends: list[asyncio.Future[Any]], reached: int, count: int
+    ) -> None:
+        """Once Kafka acknowledged every message of the batch, store the position it reached."""
         await asyncio.gather(*sends)
+        await self._save_position(source, reached)
+        self.positions[source] = reached
+        self.published += count
 
     async def _load_position(self, source: str) -> int:
         async with self._pool.acquire() as conn:
