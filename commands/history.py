@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, AggregateEvent
 
 from broker.envelope import SECRET_FIELDS, describe
-from broker.topics import ALBUMS, STREAMS, EventStream
+from broker.topics import ALBUMS, DOWNLOADS, STREAMS, EventStream
 from commands.client_keys import ClientKeys
 from commands.studio_roles import StudioRoles
 from domains.album import Album
@@ -99,8 +99,9 @@ class EventHistory:
     ) -> list[dict[str, Any]]:
         events = await asyncio.to_thread(self._events, stream, aggregate_id, after_version, limit)
         entries = [_audit_entry(e, STREAMS[stream]) for e in events]
-        if stream == ALBUMS.name:
-            key = await self._key(stream, aggregate_id)
+        if stream in (ALBUMS.name, DOWNLOADS.name) and entries:
+            album_id = aggregate_id if stream == ALBUMS.name else entries[0]["data"]["album_id"]
+            key = await self._key(ALBUMS.name, album_id)
             for entry in entries:
                 entry["data"] = open_data(entry["type"], entry["data"], key)
                 entry["actor"] = open_actor(entry["actor"], key)

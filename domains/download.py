@@ -7,6 +7,7 @@ event on the album, so that serving bytes never contends with the album's own wr
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -25,6 +26,13 @@ class Download(Aggregate):
         scope: str
         photo_ids: list[str]
         guest: str | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """From version 2 the guest's name is sealed with the album client's key (see
+            SealedText); version 1 named it in plain text, which stays readable."""
 
     @event(Served)
     def __init__(

@@ -46,6 +46,7 @@ PERSONAL_FIELDS: dict[str, dict[str, str]] = {
     "AlbumPhotoRated": {"guest": "guest"},
     "AlbumCommentAdded": {"author": "actor", "text": "text"},
     "AlbumChangesRequested": {"note": "text"},
+    "DownloadServed": {"guest": "guest"},
 }
 """Per album event type, the ``data`` fields recorded sealed, and how each reads: ``text`` (a
 sealed text), ``guest`` (a sealed guest name) or ``actor`` (a member's id, or ``client:`` and a

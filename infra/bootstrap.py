@@ -592,7 +592,7 @@ def originals(platform: Platform) -> Originals:
 
 def image_parts(platform: Platform, storage: GroupCommitter) -> ImageParts:
     """The image and download routes' parts; downloads are recorded in Storage's store."""
-    downloads = DownloadCommands(storage)
+    downloads = DownloadCommands(storage, client_keys.PostgresClientKeys(platform.pool))
     store = _rendition_store(platform)
     return ImageParts(store, originals(platform), downloads.record, WatermarkedPreviews(store))
 

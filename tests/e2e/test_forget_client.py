@@ -148,7 +148,9 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
     )
     await studio.sync(album_id)
     photos = await studio.photos(album_id)
-    token = (await studio.post(f"/api/albums/{album_id}/share", {}))["share_token"]
+    token = (await studio.post(f"/api/albums/{album_id}/share", {"allow_download": True}))[
+        "share_token"
+    ]
     http = running.http
     for n, guest in enumerate(guests):
         headers = {"X-Guest": guest}
@@ -170,6 +172,12 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
         )
         assert said.status_code == 201, said.text
         studio.headers["X-Consistency-Token"] = said.json()["consistency_token"]
+    zipped = await http.get(
+        f"/api/share/{token}/download",
+        params={"scope": "selection"},
+        headers={"X-Guest": guests[0]},
+    )
+    assert zipped.status_code == 200, zipped.text  # recorded: DownloadServed, its guest sealed
 
     # Before: members read the client and the guests by name; the stores hold them sealed.
     album = await studio.get(f"/api/albums/{album_id}")
