@@ -2,66 +2,103 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 import asyncpg
 
 from broker.envelope import Envelope
 from broker.topics import FOLDERS
-from projections.base import Statement, StatementProjection
+from projections.base import Projection, Staging
 
 
 def _when(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _discovered(e: Envelope) -> tuple[Any, ...]:
-    files = e.data["files"]
+COLUMNS = (
+    ("folder_id", "uuid"),
+    ("org_id", "uuid"),
+    ("file_id", "text"),
+    ("name", "text"),
+    ("path", "text"),
+    ("mime_type", "text"),
+    ("size", "bigint"),
+    ("width", "int"),
+    ("height", "int"),
+    ("taken_at", "timestamptz"),
+    ("checksum", "text"),
+    ("modified_at", "timestamptz"),
+)
+STAGING = Staging("files_staging", COLUMNS)
+_NAMES = ", ".join(name for name, _ in COLUMNS)
+MERGE = f"""
+    INSERT INTO read.files ({_NAMES}) SELECT {_NAMES} FROM {STAGING.table}
+    ON CONFLICT (folder_id, file_id) DO UPDATE SET
+        name = EXCLUDED.name, path = EXCLUDED.path, mime_type = EXCLUDED.mime_type,
+        size = EXCLUDED.size, width = EXCLUDED.width, height = EXCLUDED.height,
+        taken_at = EXCLUDED.taken_at, checksum = EXCLUDED.checksum,
+        modified_at = EXCLUDED.modified_at
+"""
+REMOVE = """
+    DELETE FROM read.files f USING unnest($1::uuid[], $2::text[]) AS u(folder_id, file_id)
+    WHERE f.folder_id = u.folder_id AND f.file_id = u.file_id
+"""
+
+FileKey = tuple[UUID, str]
+Row = tuple[Any, ...]
+
+
+def _row(e: Envelope, f: dict[str, Any]) -> Row:
     return (
         e.aggregate_id,
         e.org_id,
-        [f["file_id"] for f in files],
-        [f["name"] for f in files],
-        [f["path"] for f in files],
-        [f["mime_type"] for f in files],
-        [f["size"] for f in files],
-        [f["width"] for f in files],
-        [f["height"] for f in files],
-        [_when(f["taken_at"]) for f in files],
-        [f["checksum"] for f in files],
-        [_when(f["modified_at"]) for f in files],
+        f["file_id"],
+        f["name"],
+        f["path"],
+        f["mime_type"],
+        f["size"],
+        f["width"],
+        f["height"],
+        _when(f["taken_at"]),
+        f["checksum"],
+        _when(f["modified_at"]),
     )
 
 
-FILE_STATEMENTS: dict[str, Statement] = {
-    "FolderFilesDiscovered": (
-        """
-        INSERT INTO read.files (folder_id, org_id, file_id, name, path, mime_type, size, width,
-                                height, taken_at, checksum, modified_at)
-        SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[],
-                                     $7::bigint[], $8::int[], $9::int[], $10::timestamptz[],
-                                     $11::text[], $12::timestamptz[])
-        ON CONFLICT (folder_id, file_id) DO UPDATE SET
-            name = EXCLUDED.name, path = EXCLUDED.path, mime_type = EXCLUDED.mime_type,
-            size = EXCLUDED.size, width = EXCLUDED.width, height = EXCLUDED.height,
-            taken_at = EXCLUDED.taken_at, checksum = EXCLUDED.checksum,
-            modified_at = EXCLUDED.modified_at
-        """,
-        _discovered,
-    ),
-    "FolderFilesRemoved": (
-        "DELETE FROM read.files WHERE folder_id = $1 AND file_id = ANY($2::text[])",
-        lambda e: (e.aggregate_id, e.data["file_ids"]),
-    ),
-}
+def fold(events: Sequence[Envelope]) -> dict[FileKey, Row | None]:
+    """What the batch leaves of each file it names: its row, or None when removed.
+
+    A discovery writes every column and a removal deletes the row, so the last one of a file
+    in the batch decides alone, and one COPY and one merge apply the whole batch.
+    """
+    changes: dict[FileKey, Row | None] = {}
+    for e in events:
+        if e.type == "FolderFilesDiscovered":
+            for f in e.data["files"]:
+                changes[(e.aggregate_id, f["file_id"])] = _row(e, f)
+        elif e.type == "FolderFilesRemoved":
+            for file_id in e.data["file_ids"]:
+                changes[(e.aggregate_id, file_id)] = None
+    return changes
 
 
-class FilesProjection(StatementProjection):
+class FilesProjection(Projection):
     name: ClassVar[str] = "files"
     topics: ClassVar[tuple[str, ...]] = (FOLDERS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.files",)
-    statements: ClassVar[dict[str, Statement]] = FILE_STATEMENTS
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        changes = fold(events)
+        removed = [key for key, row in changes.items() if row is None]
+        if removed:
+            await conn.execute(REMOVE, [k[0] for k in removed], [k[1] for k in removed])
+        rows = [row for row in changes.values() if row is not None]
+        if rows:
+            await STAGING.load(conn, rows)
+            await conn.execute(MERGE)
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:
         await conn.execute(

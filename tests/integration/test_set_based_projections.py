@@ -1,0 +1,127 @@
+"""A batch folded into one COPY and one merge leaves the rows that its events one by one do."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+
+from broker.envelope import Envelope
+from projections import positions
+from projections.base import Projection
+from projections.files import FilesProjection
+from projections.registry import all_projections
+from projections.renditions import RenditionsProjection
+from tests.support.world import World, new_world
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def world(stack: None) -> AsyncIterator[World]:
+    async with new_world() as w:
+        yield w
+
+
+def event(aggregate: UUID, version: int, type_: str, data: dict[str, Any]) -> Envelope:
+    return Envelope(
+        id=uuid4(),
+        type=type_,
+        stream="folders",
+        aggregate_id=aggregate,
+        version=version,
+        org_id=UUID(int=1),
+        occurred_at=START + timedelta(seconds=version),
+        schema=1,
+        data=data,
+    )
+
+
+def a_file(file_id: str, name: str) -> dict[str, Any]:
+    return {
+        "file_id": file_id,
+        "name": name,
+        "path": "/",
+        "mime_type": "image/jpeg",
+        "size": 10,
+        "width": None,
+        "height": 2,
+        "taken_at": None,
+        "checksum": f"sum-{name}",
+        "modified_at": START.isoformat(),
+    }
+
+
+async def rows_after(
+    conn: asyncpg.Connection, projection: Projection, batches: Sequence[Sequence[Envelope]]
+) -> list[tuple[Any, ...]]:
+    for table in projection.tables:
+        await conn.execute(f"DELETE FROM {table}")
+    for batch in batches:
+        async with conn.transaction():
+            await projection.apply(conn, batch)
+    rows = await conn.fetch(f"SELECT * FROM {projection.tables[0]} ORDER BY 1, 2, 3")
+    return [tuple(r) for r in rows]
+
+
+async def test_one_merge_equals_one_event_at_a_time(world: World) -> None:
+    folder = uuid4()
+    files = [
+        event(folder, 1, "FolderFilesDiscovered", {"files": [a_file("a", "A"), a_file("b", "B")]}),
+        event(folder, 2, "FolderFilesRemoved", {"file_ids": ["a"]}),
+        event(folder, 3, "FolderFilesDiscovered", {"files": [a_file("b", "B2")]}),
+        event(folder, 4, "FolderFilesRemoved", {"file_ids": ["b", "c"]}),
+        event(folder, 5, "FolderFilesDiscovered", {"files": [a_file("b", "B3"), a_file("d", "D")]}),
+    ]
+
+    def made(version: int, ready: list[tuple[str, Any]], failed: list[str]) -> Envelope:
+        return event(
+            folder,
+            version,
+            "RenditionsMade",
+            {
+                "ready": [{"checksum": c, "sizes": sizes} for c, sizes in ready],
+                "failed": [{"checksum": c, "reason": f"bad {version}"} for c in failed],
+            },
+        )
+
+    renditions = [
+        made(1, [("x", {"thumbnail": [4, 3]})], ["y", "z"]),
+        made(2, [("y", {"preview": [8, 6]})], ["x", "z"]),
+        made(3, [("x", {"preview": [9, 9]}), ("x", {})], ["w"]),
+        made(4, [("w", None)], ["w", "v"]),
+        made(5, [], ["v"]),
+    ]
+    conn = await asyncpg.connect(world.settings.database_url)
+    try:
+        await positions.create_schema(conn)
+        for each in all_projections().values():
+            await positions.upgrade(conn, each)
+        for projection, events in (
+            (FilesProjection(), files),
+            (RenditionsProjection(), renditions),
+        ):
+            one_by_one = await rows_after(conn, projection, [[e] for e in events])
+            at_once = await rows_after(conn, projection, [events])
+            in_two = await rows_after(conn, projection, [events[:2], events[2:]])
+            assert one_by_one == at_once == in_two, projection.name
+            assert one_by_one
+        states = {
+            r["checksum"]: (r["state"], r["thumbnail_width"], r["preview_width"], r["reason"])
+            for r in await conn.fetch("SELECT * FROM read.renditions")
+        }
+        assert states == {
+            "x": ("ready", 4, None, None),
+            "y": ("ready", None, 8, None),
+            "z": ("failed", None, None, "bad 2"),
+            "w": ("ready", None, None, None),
+            "v": ("failed", None, None, "bad 5"),
+        }
+        names = {r["file_id"]: r["name"] for r in await conn.fetch("SELECT * FROM read.files")}
+        assert names == {"b": "B3", "d": "D"}
+    finally:
+        await conn.close()
