@@ -15,13 +15,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 
 from broker.asyncapi import asyncapi_document
+from broker.envelope import Envelope
 from commands.albums import AlbumCommands, AlbumsApplication
 from commands.client_keys import MemoryClientKeys
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
+from commands.sender import OutgoingMail, SenderApplication, SenderService
 from domains.album import Album, NewAlbum, photo_id_for
 from domains.album_actors import Guest, Member
 from domains.album_state import audit_state, open_audit_state
+from domains.delivery import Delivery
 from domains.errors import NotFound, RuleBroken
 from domains.personal_data import (
     FORGOTTEN,
@@ -34,6 +37,7 @@ from domains.personal_data import (
     open_text,
 )
 from domains.policies import Forbidden, Role
+from infra.mail import JinjaRenderer
 from tests.unit.test_album_commands import FakeStudios, NoFolders
 
 KEY = ClientKey(bytes(range(32)))
@@ -171,3 +175,60 @@ def test_the_asyncapi_document_names_the_sealed_fields_and_its_examples_open() -
     assert open_data("AlbumCommentAdded", example["data"], key)["author"] == "client:example guest"
     assert open_actor(example["actor"], key) == "client:example guest"
     assert "AES-256-GCM" in sealed["description"]
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    async def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)
+
+
+async def test_the_sender_mails_the_client_while_its_key_exists_and_records_it_sealed() -> None:
+    album_id, keys = uuid4(), MemoryClientKeys()
+    await keys.put(album_id, KEY)
+    facts = {
+        "title": "Wedding",
+        "client_name": "Ann Client",
+        "client_email": "ann@example.com",
+        "photographer_email": "photo@example.com",
+        "selection_count": 2,
+        "share_nonce": "n",
+    }
+
+    async def album_info(_: object, __: int) -> dict[str, object]:
+        return facts
+
+    app, outbox = SenderApplication(), Outbox()
+    delivered = Envelope.model_validate(
+        {
+            "id": uuid4(),
+            "type": "AlbumDelivered",
+            "stream": "albums",
+            "aggregate_id": album_id,
+            "version": 9,
+            "org_id": uuid4(),
+            "occurred_at": NOW,
+            "schema": 1,
+            "actor": "u1",
+            "data": {},
+        }
+    )
+    async with GroupCommitter(app) as committer:
+        sender = SenderService(
+            committer,
+            outbox,
+            JinjaRenderer(),
+            b"k" * 32,
+            "http://x",
+            album_info=album_info,
+            client_keys=keys,
+        )
+        await sender.handle(delivered)
+    assert [m.recipient for m in outbox.sent] == ["ann@example.com"]
+    recorded = b"".join(n.state for n in app.notification_log.select(1, 10))
+    assert b"ann@example.com" not in recorded and b"Ann Client" not in recorded
+    delivery_id = Delivery.create_id(delivered.id, KEY.seal("ann@example.com"))
+    queued = next(iter(app.events.get(delivery_id)))
+    assert KEY.open(vars(queued)["recipient"]) == "ann@example.com"
