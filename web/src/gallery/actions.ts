@@ -13,7 +13,7 @@ import {
   guestHeaders,
   patchHeader,
   patchPhoto,
-  refreshLater,
+  rememberShareWrite,
   type Color,
   type Photo,
   type SharedAlbum,
@@ -60,7 +60,8 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
     [token, guest],
   )
 
-  const refreshHeader = useCallback(() => refreshLater(client, galleryKeys.header(token)), [client, token])
+  // reads after our own command carry its token (rememberShareWrite), so they include it at once
+  const refreshHeader = useCallback(() => void client.invalidateQueries({ queryKey: galleryKeys.header(token) }), [client, token])
 
   const togglePick = useCallback(
     async (photo: Photo) => {
@@ -78,8 +79,10 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
       }
       try {
         const path = { share_token: token, photo_id: id }
-        if (picking) await call(api.POST('/api/share/{share_token}/photos/{photo_id}/select', { params: { path }, headers }))
-        else await call(api.POST('/api/share/{share_token}/photos/{photo_id}/deselect', { params: { path }, headers }))
+        const written = picking
+          ? await call(api.POST('/api/share/{share_token}/photos/{photo_id}/select', { params: { path }, headers }))
+          : await call(api.POST('/api/share/{share_token}/photos/{photo_id}/deselect', { params: { path }, headers }))
+        rememberShareWrite(token, written)
         setNotice((n) => (n?.kind === 'limit' && !picking ? null : n))
       } catch (error) {
         // roll back
@@ -105,13 +108,14 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
         ratings: { ...p.ratings, [guest]: { rating, color } },
       }))
       try {
-        await call(
+        const written = await call(
           api.POST('/api/share/{share_token}/photos/{photo_id}/rating', {
             params: { path: { share_token: token, photo_id: id } },
             headers,
             body: { rating, color },
           }),
         )
+        rememberShareWrite(token, written)
       } catch (error) {
         patchPhoto(client, token, guest, id, (p) => ({ ...p, rating: before.rating, color: before.color, ratings: before.ratings }))
         setNotice(noticeFor(error, `“${photo.name}” could not be rated`))
@@ -125,19 +129,20 @@ export function useGalleryActions(token: string, guest: string): GalleryActions 
       // counted here, once: the live stream's echo of it (before or after the answer) is not
       pendingComments.set(photoId, (pendingComments.get(photoId) ?? 0) + 1)
       try {
-        await call(
+        const written = await call(
           api.POST('/api/share/{share_token}/photos/{photo_id}/comments', {
             params: { path: { share_token: token, photo_id: photoId } },
             headers,
             body: { text },
           }),
         )
+        rememberShareWrite(token, written)
       } catch (error) {
         pendingComments.set(photoId, Math.max(0, (pendingComments.get(photoId) ?? 1) - 1))
         throw error
       }
       patchPhoto(client, token, guest, photoId, (p) => ({ ...p, comment_count: p.comment_count + 1 }))
-      refreshLater(client, galleryKeys.comments(token, photoId))
+      void client.invalidateQueries({ queryKey: galleryKeys.comments(token, photoId) })
       refreshHeader()
     },
     [client, token, guest, headers, pendingComments, refreshHeader],
@@ -176,8 +181,9 @@ export function useAlbumCommand(token: string, guest: string, command: 'submit' 
       if (command === 'approve') return call(api.POST('/api/share/{share_token}/approve', { params: { path }, headers }))
       return call(api.POST('/api/share/{share_token}/request-changes', { params: { path }, headers, body: { text: text ?? '' } }))
     },
-    onSuccess: () => {
-      // the state moved on: hide the command at once; the header is read again shortly
+    onSuccess: (written) => {
+      rememberShareWrite(token, written)
+      // the state moved on: hide the command at once; the header is read again with the token
       const done = command === 'request-changes' ? 'request_changes' : command
       patchHeader(client, token, (a) => ({
         ...a,
@@ -185,6 +191,6 @@ export function useAlbumCommand(token: string, guest: string, command: 'submit' 
         allowed_commands: a.allowed_commands.filter((c) => c !== done && (command !== 'submit' || (c !== 'select' && c !== 'rate'))),
       }))
     },
-    onSettled: () => refreshLater(client, galleryKeys.header(token)),
+    onSettled: () => void client.invalidateQueries({ queryKey: galleryKeys.header(token) }),
   })
 }

@@ -8,6 +8,7 @@ import { infiniteQueryOptions, useInfiniteQuery, useQuery, type InfiniteData, ty
 import { useEffect } from 'react'
 import { api, call, type Schemas } from '../api/client'
 import { keys } from '../api/hooks'
+import { announceVersion, catchUpInterval, consistency, rememberWrite } from '../api/writes'
 
 export type SharedAlbum = Schemas['SharedAlbum']
 export type Photo = Schemas['AlbumPhoto']
@@ -31,6 +32,26 @@ export function guestHeaders(guest: string | null): Record<string, string> {
   return guest ? { 'X-Guest': guest } : {}
 }
 
+/** The name this link's own writes are remembered by (../api/writes: read-your-writes). */
+function writesOf(token: string): string {
+  return `share:${token}`
+}
+
+/** A read's headers: the guest, and the token of this link's last command if there was one. */
+function readHeaders(token: string, guest: string | null): Record<string, string> {
+  return { ...guestHeaders(guest), ...consistency(writesOf(token)) }
+}
+
+/** A command of this link was recorded: the reads that follow wait until they include it. */
+export function rememberShareWrite(token: string, written: { consistency_token?: string | null }): void {
+  rememberWrite(writesOf(token), written.consistency_token)
+}
+
+/** A live event said the album reached `version`: the header is read until it shows that. */
+export function announceShareVersion(token: string, version: number | undefined): void {
+  announceVersion(writesOf(token), version)
+}
+
 /** The album (status, counts, allowed commands, share settings): `GET /api/share/{token}?limit=1`. */
 export function useAlbumHeader(token: string, guest: string | null) {
   return useQuery({
@@ -40,17 +61,23 @@ export function useAlbumHeader(token: string, guest: string | null) {
         await call(
           api.GET('/api/share/{share_token}', {
             params: { path: { share_token: token }, query: { limit: 1 } },
-            headers: guestHeaders(guest),
+            headers: readHeaders(token, guest),
           }),
         )
       ).album,
     retry: (count, error) => count < 2 && !isFinal(error),
+    // the live stream announced a newer version than the read tables gave: read again shortly
+    refetchInterval: (query) => catchUpInterval(writesOf(token), query.state.data?.version),
   })
 }
 
-/** Not worth retrying: the link is unknown, expired or archived. */
+/**
+ * Not worth retrying: the link is unknown, expired or archived. A read that waited for our own
+ * write in vain (409 not-yet-consistent, the platform is busy) is worth another try.
+ */
 export function isFinal(error: unknown): boolean {
-  const status = (error as { status?: number } | null)?.status ?? 0
+  const { status = 0, kind = '' } = (error as { status?: number; kind?: string } | null) ?? {}
+  if (status === 409 && kind === 'not-yet-consistent') return false
   return status >= 400 && status < 500 && status !== 408 && status !== 429
 }
 
@@ -68,7 +95,7 @@ export function photosOptions(token: string, guest: string) {
       call(
         api.GET('/api/share/{share_token}', {
           params: { path: { share_token: token }, query: { limit: PAGE_SIZE, cursor: pageParam } },
-          headers: guestHeaders(guest),
+          headers: readHeaders(token, guest),
         }),
       ),
     getNextPageParam: (last) => last.photos.next_cursor ?? undefined,
@@ -134,6 +161,7 @@ export function useComments(token: string, photoId: string | null) {
       call(
         api.GET('/api/share/{share_token}/photos/{photo_id}/comments', {
           params: { path: { share_token: token, photo_id: photoId ?? '' }, query: { limit: 500 } },
+          headers: consistency(writesOf(token)),
         }),
       ),
   })
@@ -146,9 +174,9 @@ export function authorName(author: string): string {
 }
 
 /**
- * Read `queryKey` again a little later, a few times: share reads do not take
- * `X-Consistency-Token`, and the live stream can announce a change before the read tables show
- * it, so an immediate read could bring back the state before our own write.
+ * Read `queryKey` again a little later, a few times: for what other guests changed (a comment,
+ * new photos), which no token of ours covers, and which the live stream can announce before the
+ * read tables show it. Our own writes need no delay: their reads carry the command's token.
  */
 export function refreshLater(client: QueryClient, queryKey: readonly unknown[], delays: number[] = [400, 1500, 4000]): void {
   for (const delay of delays) {

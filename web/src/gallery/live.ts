@@ -6,13 +6,14 @@
  */
 import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
-import { galleryKeys, patchPhoto, refreshLater, type Color } from './data'
+import { announceShareVersion, galleryKeys, patchPhoto, refreshLater, type Color } from './data'
 import { CLIENT_ALBUM_EVENTS } from '../api/events'
 import type { GalleryActions } from './actions'
 
 
 interface Envelope {
   type?: string
+  version?: number
   data?: Record<string, unknown>
 }
 
@@ -31,9 +32,10 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
     const source = new EventSource(`/api/share/${encodeURIComponent(token)}/stream`)
     let timer: ReturnType<typeof setTimeout> | undefined
     const refreshHeader = () => {
-      // debounced: a burst of events reads the header once (and again later, see refreshLater)
+      // debounced: a burst of events reads the header once; until it shows the announced
+      // version, the header's query reads it again (data.ts, catch-up)
       clearTimeout(timer)
-      timer = setTimeout(() => refreshLater(client, galleryKeys.header(token), [0, 1500]), 250)
+      timer = setTimeout(() => void client.invalidateQueries({ queryKey: galleryKeys.header(token) }), 250)
     }
     const onEvent = (message: MessageEvent<string>) => {
       let envelope: Envelope
@@ -46,6 +48,7 @@ export function useLiveUpdates(token: string, guest: string, actions: GalleryAct
       const data = envelope.data ?? {}
       const photoId = typeof data.photo_id === 'string' ? data.photo_id : null
       const who = typeof data.guest === 'string' ? data.guest : null
+      announceShareVersion(token, envelope.version)
       refreshHeader()
       switch (type) {
         case 'AlbumPhotoSelected':
