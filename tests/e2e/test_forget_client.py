@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer
 
 from broker.admin import partitions_of
 from broker.topics import all_topics
+from infra.audit_export import check
 from tests.e2e.conftest import Running
 from tests.e2e.test_albums import Studio
 from tests.support.world import REPO
@@ -224,6 +225,11 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
 
     verdict = await studio.get(f"/api/audit/albums/{album_id}/verify")
     assert verdict["ok"] and verdict["length"] == after["version"], verdict
+    for stream, aggregate in (("orgs", studio.org_id), ("folders", studio.folder_id)):
+        assert (await studio.get(f"/api/audit/{stream}/{aggregate}/verify"))["ok"], stream
+    jwks = (await http.get("/api/auth/jwks.json")).json()["keys"]
+    offline = check([json.dumps(line) for line in lines], jwks)
+    assert offline.ok and offline.length == after["version"], offline
     events = await studio.get(f"/api/audit/albums/{album_id}/events", limit=500)
     assert [e["type"] for e in events["items"]][-1] == "AlbumClientForgotten"
 
