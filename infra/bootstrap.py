@@ -62,6 +62,7 @@ from commands.storage import StorageApplication, StorageCommands
 from commands.watermarks import StudioWatermarks
 from domains.folder import Folder
 from infra import client_keys, hash_chain, keys
+from infra.admission import RedisAdmission
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, events_table, open_application
 from infra.folder_owners import StorageFolderOwners
@@ -278,15 +279,26 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
                 kafka_admin=kafka_admin,
                 authenticator=BearerAuthenticator(
                     tokens,
-                    revocations,
+                    RedisAdmission(
+                        platform.redis,
+                        revocations,
+                        {
+                            "user": RedisRateLimit(
+                                platform.redis,
+                                settings.namespace,
+                                settings.user_rate_limit,
+                                per_minute,
+                            ),
+                            "images": RedisRateLimit(
+                                platform.redis,
+                                settings.namespace,
+                                settings.image_rate_limit,
+                                per_minute,
+                            ),
+                        },
+                    ),
                     platform.pool,
-                    RedisRateLimit(
-                        platform.redis, settings.namespace, settings.user_rate_limit, per_minute
-                    ),
                     settings.consistency_wait_seconds,
-                    RedisRateLimit(
-                        platform.redis, settings.namespace, settings.image_rate_limit, per_minute
-                    ),
                 ),
                 auth_rate_limit=RedisRateLimit(
                     platform.redis, settings.namespace, settings.auth_rate_limit, per_minute

@@ -24,7 +24,8 @@ class Revocations:
         await self._redis.set(f"{self._prefix}user:{user_id}", 1, ex=self._ttl)
 
     async def is_revoked(self, user_id: UUID, session_id: UUID) -> bool:
-        found = await self._redis.exists(
-            f"{self._prefix}session:{session_id}", f"{self._prefix}user:{user_id}"
-        )
-        return bool(found)
+        return bool(await self._redis.exists(*self.keys_of(user_id, session_id)))
+
+    def keys_of(self, user_id: UUID, session_id: UUID) -> tuple[str, str]:
+        """The keys whose presence revokes this session's tokens: the session's, the user's."""
+        return f"{self._prefix}session:{session_id}", f"{self._prefix}user:{user_id}"

@@ -12,7 +12,6 @@ Waiting first would let an outsider learn another studio's versions by timing th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -84,9 +83,12 @@ class RevocationList(Protocol):
     async def is_revoked(self, user_id: UUID, session_id: UUID) -> bool: ...
 
 
-class RateLimit(Protocol):
-    async def hit(self, key: str) -> None:
-        """Count one request; raise a 429 problem past the limit."""
+class Admission(Protocol):
+    async def admit(self, user_id: UUID, session_id: UUID, bucket: str) -> bool:
+        """Count one request of the user in ``bucket`` (``user``: commands and reads;
+        ``images``: a larger budget, so scrolling a 15,000-photo grid never spends the user's
+        commands), raising a 429 problem past its limit; answer whether the session or the
+        user was revoked."""
 
 
 def unauthenticated(detail: str) -> Problem:
@@ -99,18 +101,13 @@ class BearerAuthenticator:
     def __init__(
         self,
         tokens: TokenVerifier,
-        revocations: RevocationList,
+        admission: Admission,
         pool: asyncpg.Pool,
-        per_user: RateLimit,
         consistency_wait_seconds: float,
-        images: RateLimit | None = None,
     ) -> None:
         self._tokens = tokens
-        self._revocations = revocations
+        self._admission = admission
         self._pool = pool
-        # A gallery's grid asks for a thumbnail per photo: images have their own, larger budget
-        # so that scrolling a 15,000-photo album never spends the budget of the user's commands.
-        self._limits = {"user": per_user, "images": images or per_user}
         self._wait = consistency_wait_seconds
 
     async def authenticate(
@@ -127,11 +124,7 @@ class BearerAuthenticator:
         claims = self._tokens.check(token.strip())
         if claims is None:
             raise unauthenticated("The access token is invalid or expired")
-        revoked, _ = await asyncio.gather(  # two Redis round trips, side by side
-            self._revocations.is_revoked(claims.user_id, claims.session_id),
-            self._limits[bucket].hit(f"{bucket}:{claims.user_id}"),
-        )
-        if revoked:
+        if await self._admission.admit(claims.user_id, claims.session_id, bucket):
             raise unauthenticated("This session was revoked; sign in again")
         who = Principal(claims.user_id, claims.email, claims.session_id, roles=None)
         roles: dict[UUID, Role] | None = None

@@ -39,13 +39,25 @@ class RedisRateLimit:
         self._window = window_seconds
 
     async def hit(self, key: str) -> None:
-        window = int(time.time()) // self._window
-        counter = f"{self._prefix}{key}:{window}"
+        counter = self.counter(key)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.incr(counter)
-            pipe.expire(counter, self._window * 2)
+            pipe.expire(counter, self.counter_lifetime)
             count, _ = await pipe.execute()
-        if int(count) > self._limit:
+        self.check(int(count))
+
+    def counter(self, key: str) -> str:
+        """The Redis key counting ``key``'s requests in the current window."""
+        return f"{self._prefix}{key}:{int(time.time()) // self._window}"
+
+    @property
+    def counter_lifetime(self) -> int:
+        """Seconds a window's counter is kept: past its window, then forgotten."""
+        return self._window * 2
+
+    def check(self, count: int) -> None:
+        """Raise the 429 problem when ``count`` requests in this window are past the limit."""
+        if count > self._limit:
             retry = self._window - int(time.time()) % self._window
             raise Problem(
                 429,
