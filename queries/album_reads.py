@@ -111,6 +111,8 @@ def album_view(row: asyncpg.Record) -> dict[str, Any]:
         "watermark": row["watermark"],
     }
     view["allowed_commands"] = commands_allowed(row["status"])
+    if row["client_forgotten"]:  # no client left to share with (sharing again is 409)
+        view["allowed_commands"] = [c for c in view["allowed_commands"] if c != "share"]
     return view
 
 

@@ -195,7 +195,9 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
     assert forgotten["version"] == album["version"] + 1
     after = await studio.get(f"/api/albums/{album_id}")  # waits for the read tables
     assert after["client"] == {"name": "[forgotten]", "email": "[forgotten]"}
-    assert after["client_forgotten"] is True
+    assert after["client_forgotten"] is True and "share" not in after["allowed_commands"]
+    again = await http.post(f"/api/albums/{album_id}/share", json={}, headers=studio.headers)
+    assert again.status_code == 409, "no client left to share with"
     for count in ("photo_count", "selection_count", "comment_count"):
         assert after[count] == album[count], count
     relisted = await studio.photos(album_id)
