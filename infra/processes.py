@@ -44,13 +44,13 @@ Shape = Literal["single", "split"]
 # PostgreSQL connections per role: (event store min, max, read pool min, max). An event store
 # kept at 0 opens a connection only when used (and closes it after ten idle minutes).
 ROLE_POOLS: dict[str, tuple[int, int, int, int]] = {
-    "api": (0, 3, 1, 8),
-    "relay": (0, 2, 1, 10),  # one LISTEN session per event store comes from the read pool
-    "projections": (0, 1, 1, 6),
-    "sender": (0, 2, 1, 2),
-    "sync": (0, 2, 1, 3),
-    "album-sync": (0, 2, 1, 2),
-    "render": (0, 2, 1, 2),
+    "api": (0, 2, 1, 4),
+    "relay": (0, 1, 1, 8),  # one LISTEN session per event store comes from the read pool
+    "projections": (0, 1, 1, 3),
+    "sender": (0, 1, 1, 2),
+    "sync": (0, 1, 1, 3),
+    "album-sync": (0, 1, 1, 2),
+    "render": (0, 1, 1, 2),
 }
 POOL_SETTINGS = (
     "PHOTOFLOW_EVENTSTORE_POOL_MIN",
