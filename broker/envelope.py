@@ -186,7 +186,7 @@ class _Wire(msgspec.Struct, gc=False):
 
 
 _WIRE = msgspec.json.Decoder(_Wire)
-_FIELD_NAMES = frozenset(Envelope.model_fields)
+_FIELD_NAMES = set(Envelope.model_fields)
 _set = object.__setattr__
 
 
@@ -218,7 +218,7 @@ def decode_fast(payload: bytes) -> Envelope:
             "data": wire.data,
         },
     )
-    _set(envelope, "__pydantic_fields_set__", set(_FIELD_NAMES))
+    _set(envelope, "__pydantic_fields_set__", _FIELD_NAMES.copy())
     _set(envelope, "__pydantic_extra__", None)
     _set(envelope, "__pydantic_private__", None)
     return envelope

@@ -15,7 +15,6 @@ import asyncio
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
-from uuid import UUID
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
@@ -65,7 +64,7 @@ async def apply_records(
     records: Records,
     *,
     decoded: Decoded | None = None,
-    rebuilding: dict[UUID, int] | None = None,
+    rebuilding: positions.Seen | None = None,
     parking: ParkingLot | None = None,
 ) -> int:
     """Apply the records not yet consumed; return how many events were new to the projection.

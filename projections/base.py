@@ -47,6 +47,8 @@ class Staging:
     One ``COPY`` (binary, no per-row statement) and one set-based ``INSERT ... SELECT ... ON
     CONFLICT`` replace a statement per event: the cheap way to write thousands of rows a
     second. The table lives as long as the connection, and its rows as long as the transaction.
+    Merges read it ``ORDER BY`` their key: index pages are then visited in order, and two
+    transactions merging the same keys lock them in the same order (no deadlock).
     """
 
     name: str
@@ -59,11 +61,15 @@ class Staging:
         return f"pg_temp.{self.name}"
 
     async def load(self, conn: asyncpg.Connection, rows: Iterable[Sequence[Any]]) -> None:
-        """Empty the table, then copy the rows into it (in the caller's transaction)."""
+        """Empty the table, then copy the rows into it (in the caller's transaction).
+
+        It also turns JIT off for the rest of the transaction: the staging table has no
+        statistics, and compiling a merge PostgreSQL guesses to be large took longer than it.
+        """
         definition = ", ".join(f"{name} {kind}" for name, kind in self.columns)
         await conn.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {self.name} ({definition}) ON COMMIT DELETE ROWS;"
-            f" DELETE FROM {self.table}"
+            f" DELETE FROM {self.table}; SET LOCAL jit = off"
         )
         await conn.copy_records_to_table(
             self.name,

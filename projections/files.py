@@ -36,6 +36,7 @@ STAGING = Staging("files_staging", COLUMNS)
 _NAMES = ", ".join(name for name, _ in COLUMNS)
 MERGE = f"""
     INSERT INTO read.files ({_NAMES}) SELECT {_NAMES} FROM {STAGING.table}
+    ORDER BY folder_id, file_id
     ON CONFLICT (folder_id, file_id) DO UPDATE SET
         name = EXCLUDED.name, path = EXCLUDED.path, mime_type = EXCLUDED.mime_type,
         size = EXCLUDED.size, width = EXCLUDED.width, height = EXCLUDED.height,

@@ -3,9 +3,11 @@
 The rebuild holds the projection's advisory lock alone, so live workers of the same projection
 pause rather than write into tables being rebuilt, and carry on from its offsets afterwards.
 
-Fetching and decoding overlap writing: one task reads Kafka and decodes each batch into a
-small bounded queue while the writer applies the batch before it, one transaction each, in
-the order fetched (so each aggregate's versions still apply in order).
+Fetching, decoding and writing overlap: one task reads Kafka and decodes each batch into
+small bounded queues, one per writer, while the writers apply the batches before it, one
+transaction each. Each partition belongs to one writer, which applies its records in the
+order fetched: an aggregate's events share a partition, so they still apply in version order,
+while two writers keep PostgreSQL busy on one batch as Python prepares the other.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from uuid import UUID
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from tqdm import tqdm
 
 from broker.admin import partitions_of
@@ -28,11 +29,12 @@ from projections.applier import (
     apply_records,
     decode_records,
     rebuild_lock_key,
-    take,
 )
 from projections.base import Projection
 
 Fetched = tuple[Records, Decoded]
+WRITERS = 2
+"""Transactions in flight at once, each on its own partitions."""
 
 
 @dataclass(frozen=True)
@@ -105,22 +107,35 @@ async def _replay(
         remaining = {tp for tp in partitions if end[tp] > first[tp]}
         total = sum(end[tp] - first[tp] for tp in partitions)
         events = applied = 0
-        seen: dict[UUID, int] = {}  # aggregate -> version applied, across batches
-        queue: asyncio.Queue[Fetched | None] = asyncio.Queue(PIPELINE_DEPTH)
+        seen: positions.Seen = {}  # aggregate -> version applied, across batches
+        # By partition number: an aggregate's key picks the same number on each of the topics.
+        writer_of = {tp: tp.partition % WRITERS for tp in partitions}
+        queues: list[asyncio.Queue[Fetched | None]] = [
+            asyncio.Queue(PIPELINE_DEPTH) for _ in range(WRITERS)
+        ]
 
         async def fetch() -> None:
             while remaining:
-                got = await consumer.getmany(*remaining, timeout_ms=500, max_records=batch_size)
-                batch = {tp: [r for r in rs if r.offset < end[tp]] for tp, rs in got.items()}
-                for tp, records in batch.items():
-                    if records and records[-1].offset + 1 >= end[tp]:
-                        remaining.discard(tp)
+                got = await consumer.getmany(
+                    *remaining, timeout_ms=500, max_records=batch_size * WRITERS
+                )
+                shares: list[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] = [
+                    {} for _ in range(WRITERS)
+                ]
+                for tp, records in got.items():
+                    records = [r for r in records if r.offset < end[tp]]
+                    if records:
+                        shares[writer_of[tp]][tp] = records
+                        if records[-1].offset + 1 >= end[tp]:
+                            remaining.discard(tp)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
-                if any(batch.values()):
-                    await queue.put((batch, decode_records(batch)))
-            await queue.put(None)
+                for queue, share in zip(queues, shares, strict=True):
+                    if share:
+                        await queue.put((share, decode_records(share)))
+            for queue in queues:
+                await queue.put(None)
 
         with tqdm(
             total=total,
@@ -129,19 +144,24 @@ async def _replay(
             disable=not progress,
             unit_scale=True,
         ) as bar:
-            fetcher = asyncio.create_task(fetch())
-            try:
-                while (item := await take(queue, fetcher)) is not None:
+
+            async def write(queue: asyncio.Queue[Fetched | None]) -> None:
+                nonlocal events, applied
+                while (item := await queue.get()) is not None:
                     batch, decoded = item
-                    applied += await apply_records(
+                    new = await apply_records(
                         pool, projection, batch, decoded=decoded, rebuilding=seen
                     )
+                    applied += new  # after the await: the other writer adds to it meanwhile
                     count = _count(batch)
                     events += count
                     bar.update(count)
-            finally:
-                fetcher.cancel()
-                await asyncio.gather(fetcher, return_exceptions=True)
+
+            # A failure anywhere cancels the other tasks and is raised here.
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(fetch())
+                for queue in queues:
+                    tasks.create_task(write(queue))
         return events, applied
     finally:
         await consumer.stop()

@@ -45,7 +45,7 @@ MERGE = f"""
         preview_width, preview_height, reason, updated_at)
     SELECT checksum, 'ready', thumbnail_width, thumbnail_height, preview_width, preview_height,
         NULL, updated_at
-    FROM {STAGING.table} WHERE state = 'ready'
+    FROM {STAGING.table} WHERE state = 'ready' ORDER BY checksum
     ON CONFLICT (checksum) DO UPDATE SET state = 'ready', reason = NULL,
         thumbnail_width = COALESCE(EXCLUDED.thumbnail_width, r.thumbnail_width),
         thumbnail_height = COALESCE(EXCLUDED.thumbnail_height, r.thumbnail_height),
@@ -54,6 +54,7 @@ MERGE = f"""
         updated_at = EXCLUDED.updated_at;
     INSERT INTO read.renditions AS r (checksum, state, reason, updated_at)
     SELECT checksum, 'failed', reason, updated_at FROM {STAGING.table} WHERE state = 'failed'
+    ORDER BY checksum
     ON CONFLICT (checksum) DO UPDATE SET reason = EXCLUDED.reason,
         updated_at = EXCLUDED.updated_at
     WHERE r.state = 'failed'
