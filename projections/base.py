@@ -79,6 +79,11 @@ class Staging:
         )
 
 
+SET_BASED_FROM = 32
+"""Batches of at least this many events go in set-based where a projection offers it; smaller
+ones (a live worker's usual handful) with a statement each, which is fewer round trips."""
+
+
 class StatementProjection(Projection):
     """A projection that runs one SQL statement per event type, in order.
 

@@ -14,8 +14,10 @@ from broker.envelope import Envelope
 from projections import positions
 from projections.base import Projection
 from projections.files import FilesProjection
+from projections.memberships import MembershipsProjection
 from projections.registry import all_projections
 from projections.renditions import RenditionsProjection
+from projections.users import UsersProjection
 from tests.support.world import World, new_world
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -27,7 +29,9 @@ async def world(stack: None) -> AsyncIterator[World]:
         yield w
 
 
-def event(aggregate: UUID, version: int, type_: str, data: dict[str, Any]) -> Envelope:
+def event(
+    aggregate: UUID, version: int, type_: str, data: dict[str, Any], actor: str | None = None
+) -> Envelope:
     return Envelope(
         id=uuid4(),
         type=type_,
@@ -37,6 +41,7 @@ def event(aggregate: UUID, version: int, type_: str, data: dict[str, Any]) -> En
         org_id=UUID(int=1),
         occurred_at=START + timedelta(seconds=version),
         schema=1,
+        actor=actor,
         data=data,
     )
 
@@ -64,8 +69,10 @@ async def rows_after(
     for batch in batches:
         async with conn.transaction():
             await projection.apply(conn, batch)
-    rows = await conn.fetch(f"SELECT * FROM {projection.tables[0]} ORDER BY 1, 2, 3")
-    return [tuple(r) for r in rows]
+    rows = []
+    for table in projection.tables:
+        rows += [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3")]
+    return rows
 
 
 async def test_one_merge_equals_one_event_at_a_time(world: World) -> None:
@@ -123,5 +130,66 @@ async def test_one_merge_equals_one_event_at_a_time(world: World) -> None:
         }
         names = {r["file_id"]: r["name"] for r in await conn.fetch("SELECT * FROM read.files")}
         assert names == {"b": "B3", "d": "D"}
+    finally:
+        await conn.close()
+
+
+async def test_members_and_users_in_bulk_equal_a_statement_per_event(world: World) -> None:
+    org, u1, u2, u3, i1, i2 = (uuid4() for _ in range(6))
+    later = (START + timedelta(days=7)).isoformat()
+
+    def org_event(version: int, type_: str, **data: Any) -> Envelope:
+        return event(org, version, type_, data, actor="owner")
+
+    members = [
+        org_event(1, "OrganizationMemberAdded", user_id=str(u1), role="owner"),
+        org_event(2, "OrganizationMemberAdded", user_id=str(u2), role="viewer"),
+        org_event(3, "OrganizationMemberRoleChanged", user_id=str(u2), role="admin"),
+        org_event(4, "OrganizationMemberRemoved", user_id=str(u1)),
+        org_event(5, "OrganizationMemberAdded", user_id=str(u1), role="photographer"),
+        org_event(6, "OrganizationMemberRoleChanged", user_id=str(u3), role="admin"),
+        org_event(
+            7,
+            "OrganizationInvitationSent",
+            invitation_id=str(i1),
+            email="a@x",
+            role="viewer",
+            expires_at=later,
+        ),
+        org_event(8, "OrganizationInvitationAccepted", invitation_id=str(i1)),
+        org_event(
+            9,
+            "OrganizationInvitationSent",
+            invitation_id=str(i2),
+            email="b@x",
+            role="admin",
+            expires_at=later,
+        ),
+        org_event(10, "OrganizationInvitationRevoked", invitation_id=str(i2)),
+        org_event(11, "OrganizationInvitationRevoked", invitation_id=str(uuid4())),
+        org_event(12, "OrganizationMemberAdded", user_id=str(u2), role="viewer"),
+    ] + [org_event(13 + n, "OrganizationRenamed", name=f"n{n}") for n in range(30)]
+    first, second = uuid4(), uuid4()
+    users = [
+        event(first, 1, "UserRegistered", {"email": "f@x", "name": "F"}),
+        event(first, 2, "UserSignedIn", {}),
+        event(second, 1, "UserSignedIn", {}),
+        event(second, 2, "UserRegistered", {"email": "s@x", "name": "S"}),
+        event(second, 3, "UserDeactivated", {}),
+        event(second, 4, "UserRegistered", {"email": "other@x", "name": "O"}),
+        event(first, 3, "UserSignedIn", {}),
+    ] + [event(uuid4(), 1, "UserRegistered", {"email": f"{n}@x", "name": "N"}) for n in range(30)]
+    conn = await asyncpg.connect(world.settings.database_url)
+    try:
+        await positions.create_schema(conn)
+        for each in all_projections().values():
+            await positions.upgrade(conn, each)
+        for projection, events in ((MembershipsProjection(), members), (UsersProjection(), users)):
+            one_by_one = await rows_after(conn, projection, [[e] for e in events])
+            at_once = await rows_after(conn, projection, [events])
+            in_two = await rows_after(conn, projection, [events[:40], events[40:]])
+            assert one_by_one == at_once, projection.name
+            assert at_once == in_two or len(events[40:]) < 32, projection.name
+            assert one_by_one
     finally:
         await conn.close()
