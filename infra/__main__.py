@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         args.role == "run"
         and processes.shape(args.processes or settings.processes, cores) == "split"
     ):
-        return processes.run_split(settings, args.api_workers or settings.api_workers)
+        processes.exec_supervisor(args.api_workers or settings.api_workers)
 
     async def go() -> None:
         main_task = asyncio.current_task()
