@@ -26,6 +26,7 @@ from infra.eventstore import open_application
 from tests.support.world import World
 
 NAME = "relay"
+GOAL_RATIO = 0.7
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ async def run(world: World, quick: bool) -> list[Figure]:
             "events/s",
             "raw AIOKafkaProducer, same messages",
             raw_rate,
+            goal=f">= {GOAL_RATIO:g}x",
+            met=relayed.rate >= GOAL_RATIO * raw_rate,
             detail=f"reading and encoding the log alone: {len(messages) / reading.seconds:,.0f}"
             " events/s",
         )
