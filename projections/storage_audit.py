@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -9,7 +10,7 @@ import orjson
 
 from broker.envelope import Envelope
 from broker.topics import FOLDERS
-from projections.base import Statement, StatementProjection
+from projections.base import SET_BASED_FROM, Staging, Statement, StatementProjection
 
 INSERT = (
     "INSERT INTO read.storage_audit (event_id, org_id, folder_id, action, actor, occurred_at,"
@@ -58,11 +59,39 @@ AUDIT_STATEMENTS: dict[str, Statement] = {
 }
 
 
+STAGING = Staging(
+    "storage_audit_staging",
+    (
+        ("event_id", "uuid"),
+        ("org_id", "uuid"),
+        ("folder_id", "uuid"),
+        ("action", "text"),
+        ("actor", "text"),
+        ("occurred_at", "timestamptz"),
+        ("details", "jsonb"),
+    ),
+)
+MERGE = f"""
+    INSERT INTO read.storage_audit (event_id, org_id, folder_id, action, actor, occurred_at,
+        details)
+    SELECT * FROM {STAGING.table} ORDER BY event_id ON CONFLICT (event_id) DO NOTHING
+"""
+
+
 class StorageAuditProjection(StatementProjection):
     name: ClassVar[str] = "storage_audit"
     topics: ClassVar[tuple[str, ...]] = (FOLDERS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.storage_audit",)
     statements: ClassVar[dict[str, Statement]] = AUDIT_STATEMENTS
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+        """Each event is a row of its own: many go in with one COPY merge."""
+        if len(events) < SET_BASED_FROM:
+            return await super().apply(conn, events)
+        rows = [AUDIT_STATEMENTS[e.type][1](e) for e in events if e.type in AUDIT_STATEMENTS]
+        if rows:
+            await STAGING.load(conn, rows)
+            await conn.execute(MERGE)
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:
         await conn.execute(

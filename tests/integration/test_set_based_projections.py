@@ -17,6 +17,7 @@ from projections.files import FilesProjection
 from projections.memberships import MembershipsProjection
 from projections.registry import all_projections
 from projections.renditions import RenditionsProjection
+from projections.storage_audit import StorageAuditProjection
 from projections.users import UsersProjection
 from tests.support.world import World, new_world
 
@@ -179,12 +180,23 @@ async def test_members_and_users_in_bulk_equal_a_statement_per_event(world: Worl
         event(second, 4, "UserRegistered", {"email": "other@x", "name": "O"}),
         event(first, 3, "UserSignedIn", {}),
     ] + [event(uuid4(), 1, "UserRegistered", {"email": f"{n}@x", "name": "N"}) for n in range(30)]
+    folder = uuid4()
+    sync = {"sync_id": str(uuid4())}
+    audit = [
+        event(folder, 1, "FolderRegistered", {"provider": "local", "location": "/", "name": "F"}),
+        *(event(folder, 2 + n, "FolderSyncStarted", {**sync, "mode": "full"}) for n in range(40)),
+        event(folder, 42, "FolderFilesRemoved", {**sync, "file_ids": ["a", "b"]}),
+    ]
     conn = await asyncpg.connect(world.settings.database_url)
     try:
         await positions.create_schema(conn)
         for each in all_projections().values():
             await positions.upgrade(conn, each)
-        for projection, events in ((MembershipsProjection(), members), (UsersProjection(), users)):
+        for projection, events in (
+            (MembershipsProjection(), members),
+            (UsersProjection(), users),
+            (StorageAuditProjection(), audit),
+        ):
             one_by_one = await rows_after(conn, projection, [[e] for e in events])
             at_once = await rows_after(conn, projection, [events])
             in_two = await rows_after(conn, projection, [events[:40], events[40:]])
