@@ -130,6 +130,16 @@ test('a photographer goes from sign-up to a delivered album', async ({ page, req
   await expect(page.getByLabel('Lightroom filename filter')).toHaveValue(new RegExp(first.name.replace(/\.[^.]+$/, '')))
   await snap(page, testInfo, 'portal-export')
 
+  // an erasure request: the client is forgotten, the album and its workflow stay
+  await page.getByRole('button', { name: 'Forget the client…' }).click()
+  const forgetDialog = page.getByRole('dialog', { name: 'Forget the client' })
+  await expect(forgetDialog).toContainText('anna@example.com')
+  await forgetDialog.getByRole('button', { name: 'Forget the client', exact: true }).click()
+  await expect(page.getByText('Client forgotten')).toBeVisible()
+  await expect(page.locator('.pf-album-header')).toContainText('For [forgotten] <[forgotten]>')
+  await expect(page.locator('.pf-album-header')).not.toContainText('anna@example.com')
+  await expect(status).toHaveText('Delivered')
+
   // the albums list filters by status and searches
   await page.getByRole('navigation', { name: 'Studio sections' }).getByRole('link', { name: 'Albums' }).click()
   await page.getByLabel('Status').selectOption('delivered')

@@ -10,7 +10,8 @@ import { consistency, rememberWrite, runCommand, useAlbum, type AlbumCommand } f
 import { StatusBadge } from './AlbumsPage'
 import { PhotoGrid } from './PhotoGrid'
 import { copyText, formatTime, pk } from './queries'
-import { canWrite, useStudio } from './studio'
+import { ForgetClient } from './ForgetClient'
+import { canAdmin, canWrite, useStudio } from './studio'
 
 type Album = Schemas['AlbumView']
 
@@ -46,10 +47,10 @@ export function AlbumPage() {
       </main>
     )
   const role = studios.find((s) => s.org_id === album.data.org_id)?.role
-  return <AlbumView album={album.data} writable={canWrite(role)} refreshing={album.isFetching} />
+  return <AlbumView album={album.data} writable={canWrite(role)} admin={canAdmin(role)} refreshing={album.isFetching} />
 }
 
-function AlbumView({ album, writable, refreshing }: { album: Album; writable: boolean; refreshing: boolean }) {
+function AlbumView({ album, writable, admin, refreshing }: { album: Album; writable: boolean; admin: boolean; refreshing: boolean }) {
   const a = album
   const allowed = new Set(a.allowed_commands)
   return (
@@ -78,6 +79,8 @@ function AlbumView({ album, writable, refreshing }: { album: Album; writable: bo
             </>
           )}
         </p>
+        {/* owners and admins answer erasure requests; others see only that it happened */}
+        {(admin || a.client_forgotten) && <ForgetClient album={a} />}
         {writable && <WorkflowButtons album={a} refreshing={refreshing} />}
         {!writable && <p className="pf-muted">Your role can look, not change.</p>}
         <Tags album={a} writable={writable && allowed.has('tag')} />
