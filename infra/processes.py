@@ -17,16 +17,20 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Literal, NoReturn
+
+from prometheus_client import multiprocess
 
 from infra import logs
 from infra.settings import Settings
@@ -140,10 +144,18 @@ class _Slot:
 class Supervisor:
     """Starts the children, restarts those that exit, and stops them all on a signal."""
 
-    def __init__(self, children: list[Child], settings: Settings, environ: Mapping[str, str]):
+    def __init__(
+        self,
+        children: list[Child],
+        settings: Settings,
+        environ: Mapping[str, str],
+        metrics_dir: str | None = None,
+    ):
         self._slots = [_Slot(c) for c in children]
         self._settings = settings
         self._environ = dict(environ)
+        self._metrics_dir = metrics_dir
+        """Where the API processes keep their request figures, so that /metrics sums them."""
         self._stopping = False
         self._signals = 0
 
@@ -175,10 +187,13 @@ class Supervisor:
         return "\n".join(lines)
 
     def _start(self, slot: _Slot) -> None:
+        env = child_env(slot.child, self._settings, self._environ)
+        if self._metrics_dir and slot.child.args[0] == "api":
+            env.setdefault("PROMETHEUS_MULTIPROC_DIR", self._metrics_dir)
         slot.proc = subprocess.Popen(
             [sys.executable, "-m", "infra", *slot.child.args],
             cwd=REPO,
-            env=child_env(slot.child, self._settings, self._environ),
+            env=env,
             preexec_fn=_die_with_parent,  # the supervisor runs no threads
             # its own process group: a terminal's Ctrl-C reaches the supervisor alone, which
             # passes one SIGTERM on, instead of every child getting two signals
@@ -200,6 +215,8 @@ class Supervisor:
             ran,
             wait,
         )
+        if self._metrics_dir:  # its counts stay; its gauges go
+            multiprocess.mark_process_dead(slot.proc.pid, self._metrics_dir)  # type: ignore[no-untyped-call]
         slot.proc = None
         slot.start_at = now + wait
 
@@ -250,10 +267,13 @@ def run_split(settings: Settings, api_workers: int) -> int:
     # Reserve the address while the API processes start and restart: never listened on, so it
     # takes no connections, yet no other program can take the port from under them.
     reserved = shared_port_socket(settings.http_host, settings.http_port)
+    metrics_dir = tempfile.mkdtemp(prefix="photoflow-metrics-")
     try:
-        return Supervisor(layout(settings, api_workers), settings, os.environ).run()
+        children = layout(settings, api_workers)
+        return Supervisor(children, settings, os.environ, metrics_dir).run()
     finally:
         reserved.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

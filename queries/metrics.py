@@ -4,16 +4,28 @@ Request latency is measured here, per route (ids folded into ``{id}`` so the lab
 small) and method; workers report through their heartbeats in Redis (lag, restarts, whether
 they run), so one scrape of any API process sees every process; parked messages are counted in
 ``ops.parked``. Everything a scrape needs is read at scrape time: no background task.
+
+API processes that share a port (split mode) share their figures too: the supervisor gives
+them one ``PROMETHEUS_MULTIPROC_DIR``, where each process's counters and histograms live, and
+a scrape answered by any of them sums every one (a process that died keeps its counts).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Sequence
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from starlette.requests import Request
@@ -58,25 +70,37 @@ class Metrics:
             "Messages a worker has not consumed yet (summed over its instances).",
             ["worker"],
             registry=self.registry,
+            multiprocess_mode="livemostrecent",  # set at scrape time
         )
         self.instances = Gauge(
             "photoflow_worker_instances",
             "Instances of a worker whose heartbeat is current.",
             ["worker"],
             registry=self.registry,
+            multiprocess_mode="livemostrecent",  # set at scrape time
         )
         self.restarts = Gauge(
             "photoflow_worker_restarts",
             "Restarts of a worker after failures, since its processes started.",
             ["worker"],
             registry=self.registry,
+            multiprocess_mode="livemostrecent",  # set at scrape time
         )
         self.parked = Gauge(
             "photoflow_parked_messages",
             "Messages a worker parked (ops.parked): they need a look.",
             ["worker"],
             registry=self.registry,
+            multiprocess_mode="livemostrecent",  # set at scrape time
         )
+
+    def exposition(self) -> bytes:
+        """This process's figures, or every API process's when they share a directory."""
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return generate_latest(self.registry)
+        every = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every)  # type: ignore[no-untyped-call]
+        return generate_latest(every)
 
 
 class Measure:
@@ -125,7 +149,7 @@ def metrics_endpoints(
             metrics.lag.labels(worker).set(sum(int(b.get("lag") or 0) for b in mine))
             metrics.restarts.labels(worker).set(sum(int(b.get("restarts") or 0) for b in mine))
             metrics.parked.labels(worker).set(parked.get(worker, 0))
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return [
         Endpoint(

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import stop
 from infra.settings import Settings
@@ -135,6 +136,18 @@ async def assigned_partitions(world: World, projection: str) -> list[int]:
     )
 
 
+async def studios_created(http: httpx.AsyncClient) -> float:
+    """``POST /api/orgs`` answered 201, as a scrape of /metrics counts them."""
+    answer = await http.get("/metrics")
+    wanted = {"route": "/api/orgs", "method": "POST", "status": "201"}
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name == "photoflow_http_responses_total" and sample.labels == wanted
+    )
+
+
 async def create_org(http: httpx.AsyncClient, user: Account, name: str) -> dict[str, Any]:
     answer = await http.post("/api/orgs", json={"name": name}, headers=user.headers)
     assert answer.status_code == 201, answer.text
@@ -162,6 +175,7 @@ async def test_one_api_process_and_one_projector_killed_cost_a_user_nothing(
             what="both orgs projector processes assigned partitions",
         )
         user = await sign_up(http)
+        before = [await create_org(http, user, f"Before the kill {i}") for i in range(10)]
 
         victim = split.api_pids()
         assert len(victim) == API_PROCESSES
@@ -210,3 +224,5 @@ async def test_one_api_process_and_one_projector_killed_cost_a_user_nothing(
             what="the API process started again",
         )
         assert instances(body, "projector", "orgs") >= 1
+        # a scrape of either API process counts what both answered, the killed one included
+        assert await studios_created(http) == len(before) + len(written) + 1
