@@ -40,7 +40,12 @@ def rebuild_lock_key(projection: str) -> int:
     return zlib.crc32(f"projection:{projection}".encode())
 
 
-def decode_records(records: Records) -> dict[TopicPartition, list[Envelope | None]]:
+DECODE_SLICE = 500
+"""Records decoded between two yields to the event loop, so a writer waiting on PostgreSQL
+gets its answer handled (and sends its next statement) while a large batch decodes."""
+
+
+async def decode_records(records: Records) -> dict[TopicPartition, list[Envelope | None]]:
     """Every record's envelope, decoded outside any transaction.
 
     A record that does not decode (or has no value) gets None: ``apply_records`` decodes it
@@ -49,11 +54,14 @@ def decode_records(records: Records) -> dict[TopicPartition, list[Envelope | Non
     decoded: dict[TopicPartition, list[Envelope | None]] = {}
     for tp, batch in records.items():
         envelopes: list[Envelope | None] = []
-        for record in batch:
-            try:
-                envelopes.append(decode_fast(record.value) if record.value else None)
-            except Exception:
-                envelopes.append(None)
+        for start in range(0, len(batch), DECODE_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for record in batch[start : start + DECODE_SLICE]:
+                try:
+                    envelopes.append(decode_fast(record.value) if record.value else None)
+                except Exception:
+                    envelopes.append(None)
         decoded[tp] = envelopes
     return decoded
 

@@ -133,7 +133,7 @@ async def _replay(
                         remaining.discard(tp)
                 for queue, share in zip(queues, shares, strict=True):
                     if share:
-                        await queue.put((share, decode_records(share)))
+                        await queue.put((share, await decode_records(share)))
             for queue in queues:
                 await queue.put(None)
 

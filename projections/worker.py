@@ -142,7 +142,7 @@ class ProjectionWorker:
                 if self.lag() == 0 and queue.empty():
                     self.progress.moved()  # idle, not stuck
                 continue
-            await queue.put((records, decode_records(records)))
+            await queue.put((records, await decode_records(records)))
 
     async def _apply(self, records: Records, decoded: Decoded | None = None) -> None:
         outages = 0
