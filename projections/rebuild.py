@@ -157,11 +157,14 @@ async def _replay(
                     events += count
                     bar.update(count)
 
-            # A failure anywhere cancels the other tasks and is raised here.
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(fetch())
-                for queue in queues:
-                    tasks.create_task(write(queue))
+            # A failure anywhere cancels the other tasks and is raised here, as itself.
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(fetch())
+                    for queue in queues:
+                        tasks.create_task(write(queue))
+            except BaseExceptionGroup as failed:
+                raise failed.exceptions[0] from failed
         return events, applied
     finally:
         await consumer.stop()
