@@ -64,22 +64,22 @@ async def lock_offsets(
     keys = sorted(set(partitions))
     topics = [k[0] for k in keys]
     numbers = [k[1] for k in keys]
-    await conn.execute(
-        "INSERT INTO read.projection_offsets (projection, topic, partition, next_offset) "
-        "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) "
-        "ON CONFLICT DO NOTHING",
-        projection,
-        topics,
-        numbers,
-    )
-    rows = await conn.fetch(
+    select = (
         "SELECT o.topic, o.partition, o.next_offset FROM read.projection_offsets o "
         "JOIN unnest($2::text[], $3::int[]) AS u(t, p) ON o.topic = u.t AND o.partition = u.p "
-        "WHERE o.projection = $1 ORDER BY o.topic, o.partition FOR UPDATE OF o",
-        projection,
-        topics,
-        numbers,
+        "WHERE o.projection = $1 ORDER BY o.topic, o.partition FOR UPDATE OF o"
     )
+    rows = await conn.fetch(select, projection, topics, numbers)
+    if len(rows) < len(keys):  # a partition seen for the first time: one more round trip
+        await conn.execute(
+            "INSERT INTO read.projection_offsets (projection, topic, partition, next_offset) "
+            "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) "
+            "ON CONFLICT DO NOTHING",
+            projection,
+            topics,
+            numbers,
+        )
+        rows = await conn.fetch(select, projection, topics, numbers)
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
 
