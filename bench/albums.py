@@ -24,6 +24,7 @@ from commands.storage import StorageCommands
 from domains.album import Album, photo_id_for
 from domains.album_actors import Guest, Member
 from infra.bootstrap import open_platform
+from infra.client_keys import PostgresClientKeys
 from infra.eventstore import open_application
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
@@ -56,7 +57,8 @@ async def run(world: World, quick: bool) -> list[Figure]:
         async with GroupCommitter(app) as committer:
             owners = StorageFolderOwners(platform.apps["folders"])
             roles = OrganizationStudioRoles(platform.apps["orgs"])
-            albums = AlbumCommands(app, committer, LINK_KEY, owners, roles)
+            keys = PostgresClientKeys(platform.pool)  # the API's guests open the same keys
+            albums = AlbumCommands(app, committer, LINK_KEY, owners, roles, keys=keys)
             member = Member(photographer)
 
             async def new_album() -> tuple[str, str]:

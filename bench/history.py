@@ -26,6 +26,7 @@ from commands.storage import StorageCommands
 from domains.album import photo_id_for
 from domains.album_actors import Guest, Member
 from infra.bootstrap import open_platform
+from infra.client_keys import PostgresClientKeys
 from infra.eventstore import open_application
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
@@ -61,6 +62,7 @@ async def _album(world: World, photos: int, ratings: int) -> tuple[UUID, datetim
                 KEY,
                 StorageFolderOwners(platform.apps["folders"]),
                 OrganizationStudioRoles(platform.apps["orgs"]),
+                keys=PostgresClientKeys(platform.pool),
             )
             member = Member(me)
             new = NewAlbum("Big wedding", "Client", "c@example.com", folder)

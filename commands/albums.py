@@ -39,7 +39,7 @@ from commands.album_access import (
 )
 from commands.album_snapshots import AlbumSnapshots
 from commands.album_upcasting import AlbumMapper
-from commands.client_keys import ClientKeys, MemoryClientKeys, new_client_key
+from commands.client_keys import ClientKeys, new_client_key
 from commands.group_commit import Batch, Decision, GroupCommitter, Written
 from commands.share_links import NoShareLinkCache, ShareLinkCache
 from commands.studio_roles import StudioRoles
@@ -117,17 +117,19 @@ class AlbumCommands:
         folders: FolderOwners,
         roles: StudioRoles,
         links: ShareLinkCache | None = None,
-        keys: ClientKeys | None = None,
+        *,
+        keys: ClientKeys,
     ) -> None:
-        """``keys``: the clients' data keys; in memory when not given (a role that never
-        seals, such as the album sync, or a unit test)."""
+        """``keys``: the clients' data keys. Required, and never defaulted to memory: a
+        composition that forgot the store would seal a client's data with a key nobody keeps,
+        which reads as forgotten from the first moment (the demo album once did)."""
         self._app = app
         self._committer = committer
         self._link_key = link_key
         self._folders = folders
         self._roles = roles
         self._links = links or NoShareLinkCache()
-        self._keys: ClientKeys = keys or MemoryClientKeys()
+        self._keys = keys
         self._sealing: dict[UUID, ClientKey] = {}  # album -> its client's key, once fetched
         self._snapshots = AlbumSnapshots(app)
         self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves

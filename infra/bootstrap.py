@@ -322,7 +322,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
                     StorageFolderOwners(platform.apps[FOLDERS.name]),
                     OrganizationStudioRoles(platform.apps[ORGS.name]),
                     RedisShareLinkCache(platform.redis, settings.namespace),
-                    album_keys,
+                    keys=album_keys,
                 ),
                 check_location=Locations(provider_config(settings)).check,
                 orgs=OrganizationCommands(
@@ -569,6 +569,7 @@ async def run_album_sync_manager(platform: Platform) -> None:
         link_key,
         StorageFolderOwners(platform.apps[FOLDERS.name]),
         OrganizationStudioRoles(platform.apps[ORGS.name]),
+        keys=client_keys.PostgresClientKeys(platform.pool),
     )
     manager = AlbumSyncManager(albums, reads.ready, reads.files)
 

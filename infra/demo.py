@@ -23,6 +23,7 @@ from domains.album_actors import Member
 from domains.album_workflow import SYNCING
 from infra import keys
 from infra.bootstrap import Platform
+from infra.client_keys import PostgresClientKeys
 from infra.demo_photos import generate
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
@@ -142,4 +143,5 @@ def _album_commands(platform: Platform, committer: GroupCommitter) -> AlbumComma
         link_key(platform),
         StorageFolderOwners(platform.apps["folders"]),
         OrganizationStudioRoles(platform.apps["orgs"]),
+        keys=PostgresClientKeys(platform.pool),
     )

@@ -26,6 +26,7 @@ from domains.errors import NotFound
 from domains.folder import Folder
 from domains.personal_data import ClientKey
 from infra.bootstrap import Platform
+from infra.client_keys import PostgresClientKeys
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
 
@@ -65,6 +66,7 @@ async def parts(platform: Platform) -> AsyncIterator[Parts]:
             LINK_KEY,
             StorageFolderOwners(platform.apps["folders"]),
             OrganizationStudioRoles(platform.apps["orgs"]),
+            keys=PostgresClientKeys(platform.pool),
         )
         owners = {studio_a: owner_a, studio_b: owner_b}
         yield Parts(

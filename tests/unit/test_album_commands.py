@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from commands.albums import AlbumCommands, AlbumsApplication
+from commands.client_keys import MemoryClientKeys
 from commands.group_commit import GroupCommitter
 from domains.album import NewAlbum
 from domains.album_actors import Guest, Member
@@ -50,9 +51,10 @@ async def world() -> AsyncIterator[World]:
     owner, org_id = Member(uuid4()), uuid4()
     studios = FakeStudios({org_id: {owner.user_id: Role.OWNER}})
     async with GroupCommitter(app) as committer:
-        yield World(
-            AlbumCommands(app, committer, b"k" * 32, NoFolders(), studios), studios, org_id, owner
+        albums = AlbumCommands(
+            app, committer, b"k" * 32, NoFolders(), studios, keys=MemoryClientKeys()
         )
+        yield World(albums, studios, org_id, owner)
 
 
 async def test_a_stranger_learns_nothing_and_a_viewer_may_not_edit(world: World) -> None:
