@@ -102,7 +102,9 @@ def _forgotten(e: Envelope) -> tuple[Any, ...]:
 
 FORGET_STATEMENTS: tuple[Statement, ...] = (
     (
-        "UPDATE read.albums SET client_name = $2, client_email = $2, client_forgotten = true"
+        # the share link dies with the client (AlbumClientForgotten revokes it)
+        "UPDATE read.albums SET client_name = $2, client_email = $2, client_forgotten = true,"
+        " share_expires_at = NULL, allow_download = false, share_nonce = NULL, watermark = false"
         " WHERE album_id = $1",
         _forgotten,
     ),
@@ -301,8 +303,8 @@ ALBUM_STATEMENTS: dict[str, Statement | tuple[Statement, ...]] = {
 class AlbumsProjection(StatementProjection):
     name: ClassVar[str] = "albums"
     # 2: created_by, share_nonce; 3: ratings per guest; 4: the link's watermark switch;
-    # 5: sealed personal data (album_guests, client_forgotten)
-    schema_version: ClassVar[int] = 5
+    # 5: sealed personal data (album_guests, client_forgotten); 6: forgetting ends the link
+    schema_version: ClassVar[int] = 6
     topics: ClassVar[tuple[str, ...]] = (ALBUMS.topic, FOLDER_SYNC_PROGRESS)
     tables: ClassVar[tuple[str, ...]] = (
         "read.albums",

@@ -115,7 +115,9 @@ class AlbumView(BaseModel):
     share: ShareLink
     allowed_commands: list[str] = Field(
         description="The commands the album's status accepts now (sync, share, submit, "
-        "start_editing, deliver, archive, reopen, ...): show only these."
+        "start_editing, deliver, archive, reopen, revoke_share while a link is active, "
+        "forget_client until the client is forgotten, ...): show only these. Roles are not "
+        "applied here: a viewer sees what the album accepts, and is refused (403) if it tries."
     )
     version: int
     created_at: datetime

@@ -110,9 +110,14 @@ def album_view(row: asyncpg.Record) -> dict[str, Any]:
         "allow_download": row["allow_download"],
         "watermark": row["watermark"],
     }
-    view["allowed_commands"] = commands_allowed(row["status"])
+    allowed = commands_allowed(row["status"])
     if row["client_forgotten"]:  # no client left to share with (sharing again is 409)
-        view["allowed_commands"] = [c for c in view["allowed_commands"] if c != "share"]
+        allowed = [c for c in allowed if c != "share"]
+    else:
+        allowed.append("forget_client")  # in any state, for owners and admins
+    if row["share_nonce"] is None:  # no link to revoke (DELETE .../share is 404)
+        allowed = [c for c in allowed if c != "revoke_share"]
+    view["allowed_commands"] = sorted(allowed)
     return view
 
 

@@ -183,6 +183,9 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
     # Before: members read the client and the guests by name; the stores hold them sealed.
     album = await studio.get(f"/api/albums/{album_id}")
     assert album["client"] == {"name": client, "email": email} and not album["client_forgotten"]
+    assert album["share"]["active"] and {"forget_client", "revoke_share"} <= set(
+        album["allowed_commands"]
+    )
     listed = await studio.photos(album_id)
     assert set(listed[1]["picked_by"]) == set(guests) and set(listed[1]["ratings"]) == set(guests)
     assert comment in json.dumps(await studio.get(f"/api/albums/{album_id}/comments"))
@@ -196,6 +199,8 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
     after = await studio.get(f"/api/albums/{album_id}")  # waits for the read tables
     assert after["client"] == {"name": "[forgotten]", "email": "[forgotten]"}
     assert after["client_forgotten"] is True and "share" not in after["allowed_commands"]
+    assert not after["share"]["active"], "the link died with the client"
+    assert not {"revoke_share", "forget_client"} & set(after["allowed_commands"])
     again = await http.post(f"/api/albums/{album_id}/share", json={}, headers=studio.headers)
     assert again.status_code == 409, "no client left to share with"
     for count in ("photo_count", "selection_count", "comment_count"):
