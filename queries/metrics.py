@@ -1,9 +1,10 @@
 """``GET /metrics`` in the Prometheus text format: what this API process and every worker do.
 
-Request latency is measured here, per route (ids folded into ``{id}`` so the label set stays
-small) and method; workers report through their heartbeats in Redis (lag, restarts, whether
-they run), so one scrape of any API process sees every process; parked messages are counted in
-``ops.parked``. Everything a scrape needs is read at scrape time: no background task.
+Request latency is measured here, per route template (``/api/albums/{album_id}``, so the
+label set stays as small as the route table whatever callers send) and method; workers report
+through their heartbeats in Redis (lag, restarts, whether they run), so one scrape of any API
+process sees every process; parked messages are counted in ``ops.parked``. Everything a scrape
+needs is read at scrape time: no background task.
 
 API processes that share a port (split mode) share their figures too: the supervisor gives
 them one ``PROMETHEUS_MULTIPROC_DIR``, where each process's counters and histograms live, and
@@ -13,7 +14,6 @@ a scrape answered by any of them sums every one (a process that died keeps its c
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Sequence
 
@@ -36,15 +36,18 @@ from broker import parking
 from infra.heartbeats import running_workers, worker_label
 from queries.routing import Endpoint
 
-_ID = re.compile(
-    r"[^/]*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[^/]*"
-)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-def route_label(path: str) -> str:
-    """``/api/albums/<uuid>/photos`` -> ``/api/albums/{id}/photos`` (share tokens too)."""
-    return _ID.sub("{id}", path)
+def route_label(scope: Scope) -> str:
+    """The matched route's template (``/api/albums/{album_id}/photos``), so the label set is
+    bounded by the routes, not by what callers type: a path no route matched is ``unmatched``
+    (``/api/...``) or ``web`` (pages and assets)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    return "unmatched" if scope["path"].startswith("/api/") else "web"
 
 
 class Metrics:
@@ -125,7 +128,7 @@ class Measure:
         try:
             await self._app(scope, receive, keep_status)
         finally:
-            route, method = route_label(scope["path"]), scope["method"]
+            route, method = route_label(scope), scope["method"]
             self._metrics.latency.labels(route, method).observe(time.perf_counter() - started)
             self._metrics.answers.labels(route, method, str(status[0])).inc()
 
