@@ -38,7 +38,7 @@ from domains.album_workflow import (
 from domains.errors import InvalidValue, NotFound, RuleBroken
 from domains.personal_data import FORGOTTEN, ClientKey, guest_actor
 from domains.share_link import ShareLinkFacts
-from domains.text import check_text
+from domains.text import check_email, check_text
 
 __all__ = [
     "STATES",
@@ -309,7 +309,7 @@ class Album(Aggregate):
             raise InvalidValue("selection_limit", "must be at least 1")
         client = {
             "name": " ".join(check_text("client.name", new.client_name).split()),
-            "email": check_text("client.email", new.client_email).strip().lower(),
+            "email": check_email("client.email", new.client_email),
         }
         if not client["name"]:
             raise InvalidValue("client.name", "must not be empty")

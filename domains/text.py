@@ -12,6 +12,7 @@ lines: comments and notes.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from domains.errors import InvalidValue
@@ -55,3 +56,18 @@ def scrubbed(text: str, multiline: bool = False) -> str:
     return "".join(
         "\ufffd" if refused_character(char, multiline) is not None else char for char in text
     )
+
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(field: str, email: str) -> str:
+    """An email address, trimmed and lower-cased: one ``@``, a dotted domain, no spaces.
+
+    Mail that can never be sent is refused when it is typed (422 naming the field), not found
+    out later by the Sender, when the client should already have had it.
+    """
+    cleaned = check_text(field, email).strip().lower()
+    if len(cleaned) > 254 or not EMAIL_PATTERN.match(cleaned):
+        raise InvalidValue(field, "is not an email address")
+    return cleaned

@@ -7,24 +7,19 @@ revoked. Only hashes of token secrets and of the password are recorded, never th
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domains.errors import InvalidValue, RuleBroken
-from domains.text import check_text
+from domains.text import check_email, check_text
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IDENTITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://photoflow.dev/identity")
 
 
 def normalise_email(email: str) -> str:
-    cleaned = check_text("email", email).strip().lower()
-    if len(cleaned) > 254 or not EMAIL_PATTERN.match(cleaned):
-        raise InvalidValue("email", "is not an email address")
-    return cleaned
+    return check_email("email", email)
 
 
 def clean_person_name(name: str) -> str:

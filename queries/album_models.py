@@ -17,7 +17,7 @@ from queries.text import Line, Lines
 class Client(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Line = Field(min_length=1, max_length=200)
-    email: Line = Field(max_length=254)
+    email: Line = Field(max_length=254, json_schema_extra={"format": "email"})
 
 
 class CreateAlbum(BaseModel):

@@ -185,6 +185,13 @@ def test_a_share_that_expires_in_the_past_is_refused() -> None:
     assert refused.value.field == "expires_at"
 
 
+@pytest.mark.parametrize("email", ["not an email <>", "anna@", "anna@example", "a b@example.com"])
+def test_a_client_email_no_mail_could_reach_is_refused(email: str) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        Album.create(uuid4(), NewAlbum("Wedding", "Anna", email, uuid4()), "p", key=KEY)
+    assert refused.value.field == "client.email"
+
+
 def test_a_revoked_link_names_nothing_and_can_be_revoked_once() -> None:
     album = album_in("shared")
     album.revoke_share("p")
