@@ -119,10 +119,16 @@ async def _rebuild(platform: Platform, name: str) -> None:
 async def _export(platform: Platform, stream: str, aggregate_id: str) -> None:
     if stream not in platform.apps:
         raise SystemExit(f"no stream {stream!r}; streams: {', '.join(sorted(platform.apps))}")
+    try:
+        aggregate = UUID(aggregate_id)
+    except ValueError:
+        raise SystemExit(f"not an aggregate id: {aggregate_id!r}") from None
     signer = keys.key_ring(platform.keys_dir)[0]
     table = events_table(platform.apps[stream])
     async with platform.pool.acquire() as conn:
-        lines = await audit_export.export_lines(conn, stream, table, UUID(aggregate_id), signer)
+        lines = await audit_export.export_lines(conn, stream, table, aggregate, signer)
+    if len(lines) < 2:  # the signed head alone: nothing was ever recorded under that id
+        raise SystemExit(f"no {stream} aggregate {aggregate} here")
     print("\n".join(lines))
 
 
@@ -197,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         parser.error("audit export STREAM ID, or audit verify FILE")
     if args.role == "audit" and args.name == "verify":
+        if not Path(args.ids[0]).is_file():
+            print(f"problem: no file {args.ids[0]}", file=sys.stderr)
+            return 1
         checked = audit_export.check(
             audit_export.read_lines(Path(args.ids[0])),
             audit_export.local_jwks(Path(Settings().keys_dir)),
@@ -279,7 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.run(go())
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 0  # stopped by SIGTERM or SIGINT, after every role shut down
+    except Exception as error:
+        if args.role not in ONE_SHOT_ROLES:
+            raise
+        # a maintenance command says in one line what stopped it (a server that does not
+        # answer, say); the long-running roles keep their tracebacks for the logs
+        print(f"{args.role}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+ONE_SHOT_ROLES = frozenset({"rebuild", "parked", "audit"})
 
 
 SHUTDOWN_SECONDS = 15.0

@@ -77,9 +77,14 @@ def check(lines: Iterable[str], public_jwks: list[dict[str, Any]]) -> Checked:
     """Recompute every link and check the signed head; the first problem is named."""
     events: list[dict[str, Any]] = []
     signed: str | None = None
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         if line.strip():
-            record = json.loads(line)
+            try:
+                record = json.loads(line)
+            except ValueError:
+                return Checked(False, len(events), f"line {number} is not JSON")
+            if not isinstance(record, dict):
+                return Checked(False, len(events), f"line {number} is not an export line")
             if "signed_head" in record:
                 signed = record["signed_head"]
             else:
@@ -95,11 +100,14 @@ def check(lines: Iterable[str], public_jwks: list[dict[str, Any]]) -> Checked:
     aggregate_id = UUID(head["aggregate_id"])
     prev: bytes | None = None
     for expected, event in enumerate(events, start=1):
-        if event["version"] != expected:
-            return Checked(False, len(events), f"version {expected} is missing")
-        state = base64.b64decode(event["state"])
-        link = link_of(prev, aggregate_id, expected, event["topic"] or "", state)
-        recorded_prev = bytes.fromhex(event["prev_hash"]) if event["prev_hash"] else None
+        try:
+            if event["version"] != expected:
+                return Checked(False, len(events), f"version {expected} is missing")
+            state = base64.b64decode(event["state"])
+            link = link_of(prev, aggregate_id, expected, event["topic"] or "", state)
+            recorded_prev = bytes.fromhex(event["prev_hash"]) if event["prev_hash"] else None
+        except (KeyError, TypeError, ValueError):
+            return Checked(False, len(events), f"version {expected} is not an export line")
         if recorded_prev != prev or event["hash"] != link.hex():
             return Checked(False, len(events), f"version {expected} does not match its link")
         prev = link
