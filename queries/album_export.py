@@ -54,7 +54,8 @@ def album_export_endpoints(callers: Callers, pool: asyncpg.Pool) -> list[Endpoin
                     _cell(r["file_id"]),
                     r["rating"] or "",
                     _cell(r["color"] or ""),
-                    _cell(" ".join(r["picked_by"])),
+                    # "; " apart: a guest's name may have spaces ("Anna Client; Ben")
+                    _cell("; ".join(r["picked_by"])),
                 ]
             )
         return Response(

@@ -11,6 +11,8 @@ still verifies and the album's counts are what they were.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -188,6 +190,12 @@ async def test_a_forgotten_client_and_its_guests_are_found_nowhere_and_the_log_i
     )
     listed = await studio.photos(album_id)
     assert set(listed[1]["picked_by"]) == set(guests) and set(listed[1]["ratings"]) == set(guests)
+    selection = await http.get(
+        f"/api/albums/{album_id}/selection/export", params={"format": "csv"}, headers=studio.headers
+    )
+    rows = list(csv.DictReader(io.StringIO(selection.text)))
+    both = [r["picked_by"] for r in rows if r["name"] == listed[1]["name"]]
+    assert [set(cell.split("; ")) for cell in both] == [set(guests)], "who picked, one by one"
     assert comment in json.dumps(await studio.get(f"/api/albums/{album_id}/comments"))
     assert email in await audit_answers(studio, album_id)
     needles = [email, client, *guests, comment]
