@@ -178,7 +178,10 @@ class Supervisor:
         return 0
 
     def listing(self) -> str:
-        lines = [f"PhotoFlow in {len(self._slots)} processes (PHOTOFLOW_PROCESSES=split):"]
+        lines = [
+            f"PhotoFlow in {len(self._slots)} processes, split by role "
+            "(PHOTOFLOW_PROCESSES=single runs one process):"
+        ]
         for slot in self._slots:
             command = " ".join(slot.child.args)
             lines.append(f"  {slot.child.name:<12} pid {_pid(slot):<8} python -m infra {command}")
