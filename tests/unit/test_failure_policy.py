@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -88,11 +89,20 @@ async def test_a_failing_worker_restarts_while_its_sibling_keeps_running() -> No
     while len(runs) < 3:
         await asyncio.sleep(0.005)
     assert state.restarts == 2 and state.last_failure == "RuntimeError: boom"
-    assert len(ticks) > 3 and not other.done()
+    # the sibling ran beside the failures and still runs (counted, not timed: a busy CI
+    # machine gives it fewer turns, never none)
+    assert ticks and not other.done()
+    seen = len(ticks)
+    await asyncio.wait_for(_until(lambda: len(ticks) > seen), timeout=5)
     supervised.cancel()
     other.cancel()
     await asyncio.gather(supervised, other, return_exceptions=True)
     assert supervised.cancelled()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
 
 
 async def test_the_watchdog_recreates_a_stalled_worker_only_while_dependencies_answer() -> None:
