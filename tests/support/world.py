@@ -49,6 +49,18 @@ class World:
         env.update({f"PHOTOFLOW_{k.upper()}": v for k, v in overrides.items()})
         return env
 
+    async def connections_held(self) -> int:
+        """The PostgreSQL connections open to this world's database now, from any process."""
+        database = self.settings.database_url.rsplit("/", 1)[1]
+        conn = await asyncpg.connect(Settings().database_url)
+        try:
+            held: int = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", database
+            )
+        finally:
+            await conn.close()
+        return held
+
     def spawn(self, *args: str, log_name: str, **overrides: str) -> subprocess.Popen[bytes]:
         """Start ``python -m infra ARGS`` in this world; its output goes to var/test-logs."""
         logs = REPO / "var" / "test-logs"
