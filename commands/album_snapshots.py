@@ -37,13 +37,11 @@ def snapshot_interval(photos: int) -> int:
     return max(EVERY, photos // 2)
 
 
-def take_snapshot(app: Application[UUID], album_id: UUID, version: int) -> int:
-    """Store the album's state at ``version`` (replayed from its latest earlier snapshot);
-    answer how many photos it holds."""
+def take_snapshot(app: Application[UUID], album_id: UUID, version: int) -> None:
+    """Store the album's state at ``version`` (replayed from its latest earlier snapshot)."""
     assert app.snapshots is not None, "the albums application keeps snapshots"
     album: Album = app.repository.get(album_id, version=version)
     app.snapshots.put([AlbumSnapshot.take(album)])
-    return len(album.photos)
 
 
 class AlbumSnapshots:
@@ -51,12 +49,12 @@ class AlbumSnapshots:
         self._app = app
         self._every = every
         self._taken: dict[UUID, int] = {}
-        self._interval: dict[UUID, int] = {}  # album -> versions between its snapshots
         self._running: set[asyncio.Task[None]] = set()
 
-    def written(self, album_id: UUID, version: int) -> None:
-        """An album reached ``version``: snapshot it if the last one is far enough behind."""
-        every = self._interval.get(album_id, self._every)
+    def written(self, album_id: UUID, version: int, photos: int = 0) -> None:
+        """An album of ``photos`` photos reached ``version``: snapshot it if the last one is
+        far enough behind."""
+        every = max(self._every, snapshot_interval(photos))
         if version - self._taken.get(album_id, 0) < every:
             return
         self._taken[album_id] = version
@@ -66,8 +64,7 @@ class AlbumSnapshots:
 
     async def _take(self, album_id: UUID, version: int) -> None:
         try:
-            photos = await asyncio.to_thread(take_snapshot, self._app, album_id, version)
-            self._interval[album_id] = max(self._every, snapshot_interval(photos))
+            await asyncio.to_thread(take_snapshot, self._app, album_id, version)
         except Exception as error:
             log.warning("album %s not snapshotted at version %s: %s", album_id, version, error)
             self._taken.pop(album_id, None)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper
 
 from commands.album_access import (
@@ -366,8 +367,15 @@ class AlbumCommands:
     # How each kind of actor gets to change an album -----------------------------------------
 
     async def _write(self, decide: Decision) -> Written:
-        written = await self._committer.execute(decide)
-        self._snapshots.written(written.aggregate_id, written.version)
+        photos = [0]  # the album's size, as the decision saw it: how often to snapshot it
+
+        def deciding(batch: Batch) -> Aggregate:
+            album = decide(batch)
+            photos[0] = len(album.photos) if isinstance(album, Album) else 0
+            return album
+
+        written = await self._committer.execute(deciding)
+        self._snapshots.written(written.aggregate_id, written.version, photos[0])
         return written
 
     async def _changing_link(
