@@ -8,8 +8,6 @@ out too, which is the point.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,7 +27,7 @@ from tests.support.google import CLIENT_ID, google_certs_server
 from tests.support.kafka import read_topic
 from tests.support.outages import stopped
 from tests.support.waiting import eventually
-from tests.support.world import REPO, World, new_world
+from tests.support.world import World, new_world
 
 
 @pytest.fixture
@@ -54,15 +52,9 @@ async def platform(stack: None) -> AsyncIterator[Running]:
 
 def cli(world: World, *args: str) -> str:
     """``python -m infra ARGS`` in the world, as an operator would run it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "infra", *args],
-        cwd=REPO,
-        env=world.env(),
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout.decode()
+    done = world.run(*args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 async def produce(world: World, topic: str, messages: list[tuple[bytes, bytes]]) -> None:

@@ -14,8 +14,6 @@ import base64
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -28,7 +26,6 @@ from broker.topics import all_topics
 from infra.audit_export import check
 from tests.e2e.conftest import Running
 from tests.e2e.test_albums import Studio
-from tests.support.world import REPO
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -111,14 +108,7 @@ async def kafka_holding(running: Running, needles: list[str]) -> tuple[int, list
 
 
 def exported(running: Running, album_id: str) -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "infra", "audit", "export", "albums", album_id],
-        cwd=REPO,
-        env=running.world.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = running.world.run("audit", "export", "albums", album_id)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 

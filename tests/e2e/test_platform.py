@@ -123,15 +123,7 @@ async def test_rebuild_from_the_command_line_replays_the_read_table(running: Run
     org = (
         await running.http.post("/api/orgs", json={"name": "Rebuilt"}, headers=ann.headers)
     ).json()
-    rebuild = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "infra", "rebuild", "orgs"],
-        cwd=REPO,
-        env=running.world.env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rebuild = await asyncio.to_thread(running.world.run, "rebuild", "orgs")
     assert rebuild.returncode == 0, rebuild.stderr
     assert "rebuilt orgs" in rebuild.stdout
     assert "rebuild orgs" in rebuild.stderr  # the progress bar

@@ -76,6 +76,31 @@ async def rows_after(
     return rows
 
 
+async def batches_agree(
+    world: World,
+    cases: Sequence[tuple[Projection, Sequence[Envelope]]],
+    split: int,
+    bulk_from: int = 0,
+) -> None:
+    """Each projection's rows after its events one at a time, all at once, and in two batches
+    (at ``split``) are the same. A second batch shorter than ``bulk_from`` takes the statement
+    path, which one at a time already covers."""
+    conn = await asyncpg.connect(world.settings.database_url)
+    try:
+        await positions.create_schema(conn)
+        for each in all_projections().values():
+            await positions.upgrade(conn, each)
+        for projection, events in cases:
+            one_by_one = await rows_after(conn, projection, [[e] for e in events])
+            at_once = await rows_after(conn, projection, [events])
+            in_two = await rows_after(conn, projection, [events[:split], events[split:]])
+            assert one_by_one == at_once, projection.name
+            assert at_once == in_two or len(events[split:]) < bulk_from, projection.name
+            assert one_by_one
+    finally:
+        await conn.close()
+
+
 async def test_one_merge_equals_one_event_at_a_time(world: World) -> None:
     folder = uuid4()
     files = [
@@ -104,35 +129,9 @@ async def test_one_merge_equals_one_event_at_a_time(world: World) -> None:
         made(4, [("w", None)], ["w", "v"]),
         made(5, [], ["v"]),
     ]
-    conn = await asyncpg.connect(world.settings.database_url)
-    try:
-        await positions.create_schema(conn)
-        for each in all_projections().values():
-            await positions.upgrade(conn, each)
-        for projection, events in (
-            (FilesProjection(), files),
-            (RenditionsProjection(), renditions),
-        ):
-            one_by_one = await rows_after(conn, projection, [[e] for e in events])
-            at_once = await rows_after(conn, projection, [events])
-            in_two = await rows_after(conn, projection, [events[:2], events[2:]])
-            assert one_by_one == at_once == in_two, projection.name
-            assert one_by_one
-        states = {
-            r["checksum"]: (r["state"], r["thumbnail_width"], r["preview_width"], r["reason"])
-            for r in await conn.fetch("SELECT * FROM read.renditions")
-        }
-        assert states == {
-            "x": ("ready", 4, None, None),
-            "y": ("ready", None, 8, None),
-            "z": ("failed", None, None, "bad 2"),
-            "w": ("ready", None, None, None),
-            "v": ("failed", None, None, "bad 5"),
-        }
-        names = {r["file_id"]: r["name"] for r in await conn.fetch("SELECT * FROM read.files")}
-        assert names == {"b": "B3", "d": "D"}
-    finally:
-        await conn.close()
+    await batches_agree(
+        world, [(FilesProjection(), files), (RenditionsProjection(), renditions)], 2
+    )
 
 
 async def test_members_and_users_in_bulk_equal_a_statement_per_event(world: World) -> None:
@@ -187,21 +186,9 @@ async def test_members_and_users_in_bulk_equal_a_statement_per_event(world: Worl
         *(event(folder, 2 + n, "FolderSyncStarted", {**sync, "mode": "full"}) for n in range(40)),
         event(folder, 42, "FolderFilesRemoved", {**sync, "file_ids": ["a", "b"]}),
     ]
-    conn = await asyncpg.connect(world.settings.database_url)
-    try:
-        await positions.create_schema(conn)
-        for each in all_projections().values():
-            await positions.upgrade(conn, each)
-        for projection, events in (
-            (MembershipsProjection(), members),
-            (UsersProjection(), users),
-            (StorageAuditProjection(), audit),
-        ):
-            one_by_one = await rows_after(conn, projection, [[e] for e in events])
-            at_once = await rows_after(conn, projection, [events])
-            in_two = await rows_after(conn, projection, [events[:40], events[40:]])
-            assert one_by_one == at_once, projection.name
-            assert at_once == in_two or len(events[40:]) < 32, projection.name
-            assert one_by_one
-    finally:
-        await conn.close()
+    cases = [
+        (MembershipsProjection(), members),
+        (UsersProjection(), users),
+        (StorageAuditProjection(), audit),
+    ]
+    await batches_agree(world, cases, 40, bulk_from=32)

@@ -61,6 +61,17 @@ class World:
             await conn.close()
         return held
 
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m infra ARGS`` in this world, to its end, as an operator would run it."""
+        return subprocess.run(
+            [sys.executable, "-m", "infra", *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     def spawn(self, *args: str, log_name: str, **overrides: str) -> subprocess.Popen[bytes]:
         """Start ``python -m infra ARGS`` in this world; its output goes to var/test-logs."""
         logs = REPO / "var" / "test-logs"

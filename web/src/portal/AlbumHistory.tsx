@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from '@
 import type { Schemas } from '../api/client'
 import { api, call } from '../api/client'
 import { Button, ProblemMessage, Spinner } from '../ui'
-import { consistency } from './albumApi'
+import { consistency } from '../api/writes'
 import { formatTime, pk } from './queries'
 
 export function AlbumComments({ albumId }: { albumId: string }) {

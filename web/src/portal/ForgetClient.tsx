@@ -8,7 +8,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, call, type Schemas } from '../api/client'
 import { Button, Dialog, DialogClose, ProblemMessage } from '../ui'
-import { rememberWrite } from './albumApi'
+import { rememberWrite } from '../api/writes'
 import { pk } from './queries'
 
 type Album = Schemas['AlbumView']

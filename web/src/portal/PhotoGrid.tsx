@@ -8,7 +8,7 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { api, call, type Schemas } from '../api/client'
 import { Button, ProblemMessage, Spinner } from '../ui'
-import { consistency, rememberWrite } from './albumApi'
+import { consistency, rememberWrite } from '../api/writes'
 import { MemberImage } from './images'
 import { pk } from './queries'
 

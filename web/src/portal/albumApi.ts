@@ -8,8 +8,6 @@ import { api, call } from '../api/client'
 import { catchUpInterval, consistency, rememberWrite } from '../api/writes'
 import { pk } from './queries'
 
-export { consistency, rememberWrite }
-
 export function useAlbum(albumId: string) {
   return useQuery({
     queryKey: pk.album(albumId),
