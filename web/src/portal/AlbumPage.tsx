@@ -48,10 +48,10 @@ export function AlbumPage() {
       </main>
     )
   const role = studios.find((s) => s.org_id === album.data.org_id)?.role
-  return <AlbumView album={album.data} writable={canWrite(role)} admin={canAdmin(role)} refreshing={album.isFetching} />
+  return <AlbumView album={album.data} writable={canWrite(role)} admin={canAdmin(role)} />
 }
 
-function AlbumView({ album, writable, admin, refreshing }: { album: Album; writable: boolean; admin: boolean; refreshing: boolean }) {
+function AlbumView({ album, writable, admin }: { album: Album; writable: boolean; admin: boolean }) {
   const a = album
   const allowed = new Set(a.allowed_commands)
   return (
@@ -82,7 +82,7 @@ function AlbumView({ album, writable, admin, refreshing }: { album: Album; writa
         </p>
         {/* owners and admins answer erasure requests; others see only that it happened */}
         {(admin || a.client_forgotten) && <ForgetClient album={a} />}
-        {writable && <WorkflowButtons album={a} refreshing={refreshing} />}
+        {writable && <WorkflowButtons album={a} />}
         {!writable && <p className="pf-muted">Your role can look, not change.</p>}
         <Tags album={a} writable={writable && allowed.has('tag')} />
       </header>
@@ -135,8 +135,12 @@ function useAlbumRefresh(albumId: string) {
   }
 }
 
-/** `refreshing`: the album is being read again after a change, so its version is about to move: wait. */
-function WorkflowButtons({ album, refreshing }: { album: Album; refreshing: boolean }) {
+/**
+ * The workflow's buttons. Busy only while our own command and the album's read after it run
+ * (the mutation waits for `onSettled`): a background read (a live event's) never disables them,
+ * since a click that lands while a button is disabled is silently lost.
+ */
+function WorkflowButtons({ album }: { album: Album }) {
   const refresh = useAlbumRefresh(album.album_id)
   const command = useMutation({
     mutationFn: (path: AlbumCommand) => runCommand(album.album_id, path, album.version),
@@ -152,7 +156,7 @@ function WorkflowButtons({ album, refreshing }: { album: Album; refreshing: bool
             key={b.name}
             variant={b.variant ?? 'primary'}
             busy={command.isPending && command.variables === b.path}
-            disabled={command.isPending || refreshing}
+            disabled={command.isPending}
             onClick={() => command.mutate(b.path)}
           >
             {b.label}
