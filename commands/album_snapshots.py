@@ -2,24 +2,26 @@
 
 Loading an album at a past version (an auditor's "state as of") replays its events from the
 latest snapshot at or before that version instead of from its creation, so a 15,000-photo
-album with thousands of picks answers in well under a second. Snapshots are taken after a
-write has answered, in a thread, from the event store (never from the in-memory aggregate a
-command may still be changing); a snapshot that fails is logged and the next write tries
-again: a missing snapshot only makes a replay longer.
+album with thousands of picks answers in well under a second.
+
+Snapshots are taken by a worker (``broker.album_snapshot_consumer``), never on the API's
+command path: a 15,000-photo album's snapshot is about half a second of CPU, and taken in the
+API process (in a thread, holding the GIL) it was the picks' p99 tail (``make bench albums``).
+The worker follows the albums topic, which says only which album reached which version;
+``SnapshotSchedule`` decides from that which albums are due, and ``take_snapshot`` stores one
+from the event store. A snapshot that fails is simply due again later: a missing snapshot only
+makes a replay longer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.application import Application
 
 from domains.album import Album
 from domains.album_state import AlbumSnapshot
-
-log = logging.getLogger(__name__)
 
 EVERY = 500
 """Versions between two snapshots of a small album."""
@@ -37,34 +39,78 @@ def snapshot_interval(photos: int) -> int:
     return max(EVERY, photos // 2)
 
 
-def take_snapshot(app: Application[UUID], album_id: UUID, version: int) -> None:
-    """Store the album's state at ``version`` (replayed from its latest earlier snapshot)."""
+def take_snapshot(app: Application[UUID], album_id: UUID, version: int) -> int:
+    """Store the album's state at ``version`` (replayed from its latest earlier snapshot).
+
+    Returns the album's photo count, which sets how long until its next snapshot. The album
+    is read from the event store at that version (never from a cache a command may be
+    changing), so a snapshot taken twice at one version is the same row, and harmless.
+    """
     assert app.snapshots is not None, "the albums application keeps snapshots"
     album: Album = app.repository.get(album_id, version=version)
     app.snapshots.put([AlbumSnapshot.take(album)])
+    return len(album.photos)
 
 
-class AlbumSnapshots:
-    def __init__(self, app: Application[UUID], every: int = EVERY) -> None:
-        self._app = app
-        self._every = every
-        self._taken: dict[UUID, int] = {}
-        self._running: set[asyncio.Task[None]] = set()
+def latest_snapshot_version(app: Application[UUID], album_id: UUID) -> int:
+    """The version of the album's latest snapshot, 0 if it has none.
 
-    def written(self, album_id: UUID, version: int, photos: int = 0) -> None:
-        """An album of ``photos`` photos reached ``version``: snapshot it if the last one is
-        far enough behind."""
-        every = max(self._every, snapshot_interval(photos))
-        if version - self._taken.get(album_id, 0) < every:
-            return
-        self._taken[album_id] = version
-        task = asyncio.create_task(self._take(album_id, version))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+    Read from the recorder, so the snapshot's state (megabytes for a large album) is not
+    decoded just to learn its version.
+    """
+    assert app.snapshots is not None, "the albums application keeps snapshots"
+    stored = app.snapshots.recorder.select_events(album_id, desc=True, limit=1)
+    return stored[0].originator_version if stored else 0
 
-    async def _take(self, album_id: UUID, version: int) -> None:
-        try:
-            await asyncio.to_thread(take_snapshot, self._app, album_id, version)
-        except Exception as error:
-            log.warning("album %s not snapshotted at version %s: %s", album_id, version, error)
-            self._taken.pop(album_id, None)
+
+@dataclass
+class _Album:
+    snapshot: int
+    """The version of its latest snapshot (0: none)."""
+    reached: int
+    """The highest version the topic said it reached."""
+    photos: int = 0
+    """Its photo count when last loaded (0 until then: snapshotted at the small interval)."""
+
+
+class SnapshotSchedule:
+    """Which albums are due a snapshot, from the versions they reached: pure bookkeeping.
+
+    The worker tells it, for each album it sees, the latest snapshot's version on first sight
+    (``learn``), every version the topic says the album reached (``reached``) and each snapshot
+    it took (``taken``); ``due`` then names the albums whose version is ``snapshot_interval``
+    past their latest snapshot, with the version to take it at. Messages may come twice or out
+    of order (a restart re-reads from the last committed offset): a version never goes back.
+    """
+
+    def __init__(self) -> None:
+        self._albums: dict[UUID, _Album] = {}
+
+    def knows(self, album_id: UUID) -> bool:
+        """Whether the album's latest snapshot version is known (else ``learn`` it first)."""
+        return album_id in self._albums
+
+    def learn(self, album_id: UUID, snapshot_version: int) -> None:
+        """First sight of an album: its latest snapshot, as the snapshot store says."""
+        if album_id not in self._albums:
+            self._albums[album_id] = _Album(snapshot_version, snapshot_version)
+
+    def reached(self, album_id: UUID, version: int) -> None:
+        """The topic says the album reached ``version`` (call ``learn`` first)."""
+        album = self._albums[album_id]
+        album.reached = max(album.reached, version)
+
+    def due(self) -> list[tuple[UUID, int]]:
+        """The albums to snapshot now, each with the version to snapshot it at."""
+        return [
+            (album_id, album.reached)
+            for album_id, album in self._albums.items()
+            if album.reached - album.snapshot >= snapshot_interval(album.photos)
+        ]
+
+    def taken(self, album_id: UUID, version: int, photos: int) -> None:
+        """A snapshot of the album at ``version`` is stored; it holds ``photos`` photos."""
+        album = self._albums[album_id]
+        album.snapshot = max(album.snapshot, version)
+        album.reached = max(album.reached, version)
+        album.photos = photos

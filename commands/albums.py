@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper
 
 from commands.album_access import (
@@ -38,7 +37,6 @@ from commands.album_access import (
     secret_digest,
     share_token,
 )
-from commands.album_snapshots import AlbumSnapshots
 from commands.album_upcasting import AlbumMapper
 from commands.client_keys import ClientKeys, new_client_key
 from commands.group_commit import Batch, Decision, GroupCommitter, Written
@@ -69,7 +67,7 @@ class AlbumsApplication(Application[UUID]):
     ``AlbumMapper`` so events stored in an older shape come back in today's vocabulary."""
 
     name = "Albums"
-    is_snapshotting_enabled = True  # see commands.album_snapshots
+    is_snapshotting_enabled = True  # taken by a worker: see commands.album_snapshots
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=AlbumMapper)
@@ -132,7 +130,6 @@ class AlbumCommands:
         self._links = links or NoShareLinkCache()
         self._keys = keys
         self._sealing: dict[UUID, ClientKey] = {}  # album -> its client's key, once fetched
-        self._snapshots = AlbumSnapshots(app)
         self._studios: dict[UUID, UUID] = {}  # album -> studio: an album never moves
 
     # The photographer's use cases ------------------------------------------------------------
@@ -367,16 +364,9 @@ class AlbumCommands:
     # How each kind of actor gets to change an album -----------------------------------------
 
     async def _write(self, decide: Decision) -> Written:
-        photos = [0]  # the album's size, as the decision saw it: how often to snapshot it
-
-        def deciding(batch: Batch) -> Aggregate:
-            album = decide(batch)
-            photos[0] = len(album.photos) if isinstance(album, Album) else 0
-            return album
-
-        written = await self._committer.execute(deciding)
-        self._snapshots.written(written.aggregate_id, written.version, photos[0])
-        return written
+        """Commit the decision. No snapshot is taken here: the album-snapshots worker takes
+        them, out of the API process (see ``commands.album_snapshots``)."""
+        return await self._committer.execute(decide)
 
     async def _changing_link(
         self,

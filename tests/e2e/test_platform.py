@@ -33,6 +33,7 @@ async def test_health_lists_every_component_and_worker_with_its_lag(running: Run
         ("sender", "sender"),
         ("sync", "sync"),
         ("album-sync", "album-sync"),
+        ("album-snapshots", "album-snapshots"),
         ("projector", "albums"),
         ("projector", "album_activity"),
         ("render", "render"),
