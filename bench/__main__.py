@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -83,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a timeout, a CI stop) unwinds like Ctrl-C, so every world and subprocess started
     # so far is removed by its own finally block instead of being left behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # The platform measured is the one `make run` starts: split into processes on two cores or
+    # more, unless PHOTOFLOW_PROCESSES says otherwise (single: everything in one process).
+    os.environ.setdefault("PHOTOFLOW_PROCESSES", "auto")
     ensure_up()
     tune_gc()  # the code measured in this process runs with the platform's GC settings
     say(machine())
     say(f"code: {revision(REPO)} at {REPO}")
+    say(f"platform: PHOTOFLOW_PROCESSES={os.environ['PHOTOFLOW_PROCESSES']}")
     try:
         figures = uvloop.run(run_all(names, args.quick))
     except KeyboardInterrupt:

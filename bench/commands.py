@@ -1,10 +1,12 @@
 """Command throughput through HTTP, durable, against the bare library saving one by one.
 
-The API runs in its own process exactly as deployed (``python -m infra api``); PostgreSQL keeps
-fsync and synchronous_commit on. Closed-loop clients on keep-alive connections each send
-``POST /api/orgs`` as soon as their previous answer arrives. The baseline is what the issue
-calls the ceiling of a naive design: the eventsourcing application saving one aggregate per
-``save()`` in a loop, on the same database server.
+The whole platform runs as ``make run`` starts it (``python -m infra run``: API processes,
+relay, projections and every other worker, split into processes on two cores or more), so the
+relay and the projections publish and apply every command while the load runs, as they would
+for users; PostgreSQL keeps fsync and synchronous_commit on. Closed-loop clients on keep-alive
+connections each send ``POST /api/orgs`` as soon as their previous answer arrives. The
+baseline is what the issue calls the ceiling of a naive design: the eventsourcing application
+saving one aggregate per ``save()`` in a loop, on the same database server.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
     )
     figures: list[Figure] = []
     loads: list[Load] = []
-    async with serving(world, "api", log_name="bench-commands-api", healthy=False):
+    async with serving(world, "run", log_name="bench-commands-run", healthy=True):
         host, port = settings.http_host, settings.http_port
         with Stopwatch() as signing_in:
             users = await caller_pool(host, port, max(CONCURRENCY))

@@ -61,7 +61,7 @@ class Sizes:
 
 
 def sizes(quick: bool) -> Sizes:
-    return Sizes((20.0, 100.0), 3.0, 2.0) if quick else Sizes((20.0, 100.0), 8.0, 3.0)
+    return Sizes((20.0, 500.0), 3.0, 2.0) if quick else Sizes((20.0, 100.0, 500.0), 8.0, 3.0)
 
 
 @dataclass

@@ -17,13 +17,16 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
-from broker.consumers import Progress
+from broker.consumers import Progress, after_thin_batch
 from broker.consumers import lag as consumer_lag
 from broker.envelope import Envelope, decode
 from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import ORGS
 
 log = logging.getLogger(__name__)
+
+GATHER_SECONDS = 0.1
+"""Mail can leave a tenth of a second later; the Sender then fetches and commits in batches."""
 
 Handler = Callable[[Envelope], Awaitable[None]]
 
@@ -89,6 +92,7 @@ class SenderConsumer:
                 if records:
                     await self._process(consumer, records)
                     self.progress.moved()
+                    await after_thin_batch(sum(map(len, records.values())), GATHER_SECONDS)
         finally:
             self._consumer = None
             await consumer.stop()

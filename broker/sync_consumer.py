@@ -23,6 +23,7 @@ from broker.consumers import Progress
 from broker.envelope import decode
 from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import FOLDERS, FULL_SYNC_STORAGE
+from infra.pg_sessions import session_lock
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +133,15 @@ class SyncWorker:
             task.add_done_callback(lambda _: self._active.pop(folder_id, None))
 
     async def _own_and_run(self, folder_id: UUID) -> None:
-        async with self._slots, self._pool.acquire() as conn:
-            key = folder_lock_key(folder_id)
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+        lock = session_lock(self._pool, folder_lock_key(folder_id), wait=False)
+        async with self._slots, lock as owned:
+            if not owned:
                 return  # another worker runs this sync
             try:
                 if await self._run_sync(folder_id):
                     self.completed += 1
             except Exception:
                 log.exception("sync of folder %s stopped; it resumes on the next scan", folder_id)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
     async def _rescan_forever(self) -> None:
         while True:

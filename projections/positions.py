@@ -8,7 +8,6 @@ twice, and tell a reader waiting on a consistency token whether its write is vis
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from uuid import UUID
 
 import asyncpg
 
@@ -162,20 +161,6 @@ async def forget(conn: asyncpg.Connection, projection: str) -> None:
     """Drop everything the projection consumed, before a rebuild replays from the start."""
     await conn.execute("DELETE FROM read.projection_offsets WHERE projection = $1", projection)
     await conn.execute("DELETE FROM read.projection_versions WHERE projection = $1", projection)
-
-
-async def caught_up(
-    conn: asyncpg.Connection, projections: Sequence[str], aggregate_id: UUID, version: int
-) -> bool:
-    """Whether every one of these projections has applied the aggregate up to ``version``."""
-    count = await conn.fetchval(
-        "SELECT count(*) FROM read.projection_versions "
-        "WHERE projection = ANY($1::text[]) AND aggregate_id = $2 AND version >= $3",
-        list(projections),
-        aggregate_id,
-        version,
-    )
-    return int(count) >= len(projections)
 
 
 async def upgrade(conn: asyncpg.Connection, projection: Projection) -> None:

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from tqdm import tqdm
 
 from broker.admin import partitions_of
+from infra.pg_sessions import session_lock
 from projections import positions
 from projections.applier import (
     PIPELINE_DEPTH,
@@ -60,21 +61,15 @@ async def rebuild(
 ) -> RebuildReport:
     """Replay every event up to the topics' current end; show a progress bar if asked."""
     started = time.perf_counter()
-    async with pool.acquire() as lock_conn:
-        await lock_conn.execute("SELECT pg_advisory_lock($1)", rebuild_lock_key(projection.name))
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                await positions.create_schema(conn)
-                await projection.drop_tables(conn)
-                await positions.forget(conn, projection.name)
-                await projection.create_tables(conn)
-            events, applied = await _replay(
-                projection, pool, bootstrap, batch_size, topic_prefix, progress
-            )
-        finally:
-            await lock_conn.execute(
-                "SELECT pg_advisory_unlock($1)", rebuild_lock_key(projection.name)
-            )
+    async with session_lock(pool, rebuild_lock_key(projection.name), wait=True):
+        async with pool.acquire() as conn, conn.transaction():
+            await positions.create_schema(conn)
+            await projection.drop_tables(conn)
+            await positions.forget(conn, projection.name)
+            await projection.create_tables(conn)
+        events, applied = await _replay(
+            projection, pool, bootstrap, batch_size, topic_prefix, progress
+        )
     return RebuildReport(projection.name, events, applied, time.perf_counter() - started)
 
 

@@ -22,7 +22,7 @@ import logging
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from broker.consumers import Progress
+from broker.consumers import Progress, after_thin_batch
 from broker.consumers import lag as consumer_lag
 from broker.failure_policy import MessagePolicy, OutageLog, message_of
 from broker.parking import ParkingLot, describe_error
@@ -40,6 +40,9 @@ from projections.applier import (
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
+
+GATHER_SECONDS = 0.005
+"""A read table is what users wait for after a write: at most a few ms gathering a fetch."""
 
 
 def group_id(namespace: str, projection: str) -> str:
@@ -143,6 +146,7 @@ class ProjectionWorker:
                     self.progress.moved()  # idle, not stuck
                 continue
             await queue.put((records, await decode_records(records)))
+            await after_thin_batch(sum(map(len, records.values())), GATHER_SECONDS)
 
     async def _apply(self, records: Records, decoded: Decoded | None = None) -> None:
         outages = 0

@@ -70,6 +70,8 @@ def share_endpoints(
     max_body: int,
     wait_seconds: float = CONSISTENCY_WAIT_SECONDS,
 ) -> list[Endpoint]:
+    visibility = consistency.VisibilityWaits(pool)
+
     async def own_writes_shown(request: Request, album_id: UUID) -> None:
         """A guest's read after its own command waits for it, like a member's: the token of
         a command on this album only (any other token is not waited for)."""
@@ -78,7 +80,7 @@ def share_endpoints(
             return
         written = consistency.Token.decode(text)
         if written.stream == ALBUMS.name and written.aggregate_id == album_id:
-            await consistency.wait_for(pool, written, wait_seconds)
+            await visibility.wait(written, wait_seconds)
 
     def guest(request: Request) -> Guest:
         return Guest(str(request.path_params["share_token"]), guest_name(request))
