@@ -62,7 +62,7 @@ from commands.sender import Mailer, RetryPolicy, SenderApplication, SenderServic
 from commands.storage import StorageApplication, StorageCommands
 from commands.watermarks import StudioWatermarks
 from domains.folder import Folder
-from infra import client_keys, hash_chain, keys
+from infra import client_keys, hash_chain, keys, pg_sessions
 from infra.admission import RedisAdmission
 from infra.album_sync_ports import AlbumMailFacts, AlbumSyncReads, DigestReads
 from infra.eventstore import DDL_LOCK, events_table, open_application
@@ -179,6 +179,7 @@ async def open_platform(
             min_size=settings.read_pool_min,
             max_size=max(settings.read_pool_min, settings.read_pool_max),
             timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
+            reset=pg_sessions.nothing_to_reset,  # no session state is left on a pooled connection
         )
         stack.push_async_callback(_close_pool, pool)
         # A blocking pool: under a burst, a request waits for a connection instead of failing.
