@@ -6,7 +6,7 @@ projections all look streams up here rather than spelling topic names themselves
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -147,6 +147,23 @@ def all_topics() -> list[str]:
     """Every topic, each with its dead-letter twin ``<topic>.dlt`` for parked messages."""
     topics = [s.topic for s in STREAMS.values()] + list(INTEGRATION_TOPICS)
     return topics + [t + DLT_SUFFIX for t in topics]
+
+
+def planned_partitions(default: int, overrides: Mapping[str, int]) -> dict[str, int]:
+    """Every topic's number of partitions: ``overrides`` by topic name, else ``default``.
+
+    A name that is no topic is refused (ValueError naming it and the topics there are), so a
+    typo in ``PHOTOFLOW_TOPIC_PARTITIONS`` stops the start instead of being ignored.
+    """
+    topics = all_topics()
+    unknown = sorted(set(overrides) - set(topics))
+    if unknown:
+        raise ValueError(
+            f"PHOTOFLOW_TOPIC_PARTITIONS names no topic: {', '.join(unknown)}; "
+            f"the topics are {', '.join(t for t in topics if not t.endswith(DLT_SUFFIX))} "
+            f"and their {DLT_SUFFIX} twins"
+        )
+    return {topic: overrides.get(topic, default) for topic in topics}
 
 
 def event_classes(aggregate: type[Aggregate]) -> list[type[AggregateEvent]]:

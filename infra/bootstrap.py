@@ -45,7 +45,7 @@ from broker.topics import (
     PROVIDERS,
     RENDITIONS,
     USERS,
-    all_topics,
+    planned_partitions,
 )
 from commands.album_sync import AlbumSyncManager
 from commands.albums import AlbumCommands, AlbumsApplication
@@ -169,10 +169,10 @@ async def open_platform(
     process holds PostgreSQL connections only for what it uses (see the README's budget).
     """
     async with AsyncExitStack() as stack:
+        planned = planned_partitions(settings.kafka_partitions, settings.topic_partitions)
         await ensure_topics(
             settings.kafka_bootstrap,
-            [settings.topic_prefix + t for t in all_topics()],
-            settings.kafka_partitions,
+            {settings.topic_prefix + topic: count for topic, count in planned.items()},
         )
         pool = await asyncpg.create_pool(
             settings.database_url,

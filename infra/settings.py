@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +19,15 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://photoflow:photoflow@127.0.0.1:5432/photoflow"
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap: str = "127.0.0.1:9092"
-    kafka_partitions: int = Field(default=6, ge=1)
+    kafka_partitions: int = Field(
+        default=6, ge=1, description="Partitions of each topic the platform creates."
+    )
+    topic_partitions: dict[str, PositiveInt] = Field(
+        default_factory=dict,
+        description='Partitions of named topics, as JSON: {"photoflow.album": 24} (names '
+        "without TOPIC_PREFIX); others get KAFKA_PARTITIONS. Only topics still to be created "
+        "take it: an existing topic keeps its partitions (a warning says so).",
+    )
     topic_prefix: str = Field(default="", description="Prepended to every topic name.")
     namespace: str = Field(
         default="photoflow",

@@ -135,7 +135,7 @@ async def new_world() -> AsyncIterator[World]:
         }
     )
     topics = [settings.topic_prefix + t for t in all_topics()]
-    await ensure_topics(settings.kafka_bootstrap, topics, settings.kafka_partitions)
+    await ensure_topics(settings.kafka_bootstrap, dict.fromkeys(topics, settings.kafka_partitions))
     try:
         yield World(settings)
     finally:
