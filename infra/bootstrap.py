@@ -112,6 +112,17 @@ class Platform:
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _committers: dict[str, GroupCommitter] = field(default_factory=dict)
     _dead_letters: AIOKafkaProducer | None = None
+    replica: asyncpg.Pool | None = None
+
+    @property
+    def reads(self) -> asyncpg.Pool:
+        """Where the query API reads the read tables: READ_REPLICA_URL, else the primary.
+
+        Only reads go there: the API's few writes (a client's key), the projections and every
+        worker use ``pool``. A consistency token stays exact on a replica: a projection writes
+        its rows and its position in one transaction, so a replica showing one shows both.
+        """
+        return self.replica or self.pool
 
     @property
     def keys_dir(self) -> Path:
@@ -174,14 +185,12 @@ async def open_platform(
             settings.kafka_bootstrap,
             {settings.topic_prefix + topic: count for topic, count in planned.items()},
         )
-        pool = await asyncpg.create_pool(
-            settings.database_url,
-            min_size=settings.read_pool_min,
-            max_size=max(settings.read_pool_min, settings.read_pool_max),
-            timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
-            reset=pg_sessions.nothing_to_reset,  # no session state is left on a pooled connection
-        )
+        pool = await _read_pool(settings.database_url, settings)
         stack.push_async_callback(_close_pool, pool)
+        replica = None
+        if settings.read_replica_url:
+            replica = await _read_pool(settings.read_replica_url, settings)
+            stack.push_async_callback(_close_pool, replica)
         # A blocking pool: under a burst, a request waits for a connection instead of failing.
         redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
@@ -216,9 +225,21 @@ async def open_platform(
             await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
             await hash_chain.install(conn, sorted({events_table(a) for a in apps.values()}))
             await client_keys.install(conn)
-        platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
+        platform = Platform(
+            settings, pool, redis, apps, instance_name(settings.instance), replica=replica
+        )
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
         yield platform
+
+
+async def _read_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        url,
+        min_size=settings.read_pool_min,
+        max_size=max(settings.read_pool_min, settings.read_pool_max),
+        timeout=settings.database_timeout_seconds,  # connecting: fail fast while it is down
+        reset=pg_sessions.nothing_to_reset,  # no session state is left on a pooled connection
+    )
 
 
 async def _close_pool(pool: asyncpg.Pool, grace: float = 5.0) -> None:
@@ -277,7 +298,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
         album_keys = client_keys.PostgresClientKeys(platform.pool)
         app = build_app(
             ApiParts(
-                pool=platform.pool,
+                pool=platform.reads,
                 redis=platform.redis,
                 kafka_admin=kafka_admin,
                 authenticator=BearerAuthenticator(
@@ -300,7 +321,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
                             ),
                         },
                     ),
-                    platform.pool,
+                    platform.reads,
                     settings.consistency_wait_seconds,
                 ),
                 auth_rate_limit=RedisRateLimit(

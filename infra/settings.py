@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         default=1, ge=0, description="Connections the read tables' pool keeps open."
     )
     read_pool_max: int = Field(default=16, ge=1)
+    read_replica_url: str = Field(
+        default="",
+        description="A hot-standby replica of DATABASE_URL the query API reads the read tables "
+        "from (its own pool, sized like the read pool); empty: DATABASE_URL. Commands, "
+        "projections and workers always use DATABASE_URL.",
+    )
     database_timeout_seconds: float = Field(
         default=4.0, gt=0, description="Connect timeout and command deadline: 503 in time."
     )
