@@ -3,20 +3,38 @@
 The picking runs through the real API process on the client share routes, 100 keep-alive
 connections at once; the baseline is the bare command path, the same picks through the
 album's application service in this process, one after the other (no HTTP, no concurrency).
+
+The whole platform runs during the picks: the API process(es) as ``bench.processes.serving``
+starts them, and beside them every worker role of the split layout in a process of its own, as
+``python -m infra run`` runs them on this two-core machine. The relay publishes the picks and
+the album-sync process takes the album's snapshots from them (``commands.album_snapshots``),
+so the picks' figures include what the rest of the platform costs the machine meanwhile.
+Memory is the summed RSS of every platform process (this benchmark's child processes and
+theirs), sampled from /proc during the picks; its peak is judged against the issue's 1.5 GB.
+After the picks the benchmark waits for the album's last due snapshot and lists them all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import subprocess
 import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
 
 from bench.http import HttpConnection
 from bench.pages import page_latencies
-from bench.processes import serving
+from bench.processes import OVERRIDES, serving, stop
 from bench.report import Figure, Latencies, Stopwatch, say
+from commands.album_snapshots import snapshot_interval
 from commands.albums import AlbumCommands, AlbumsApplication, NewAlbum
 from commands.group_commit import GroupCommitter
 from commands.organizations import OrganizationCommands
@@ -27,6 +45,7 @@ from infra.bootstrap import open_platform
 from infra.client_keys import PostgresClientKeys
 from infra.eventstore import open_application
 from infra.folder_owners import StorageFolderOwners
+from infra.processes import POOL_SETTINGS, ROLE_POOLS, layout
 from infra.studio_roles import OrganizationStudioRoles
 from projections.albums import AlbumsProjection
 from projections.rebuild import rebuild
@@ -37,6 +56,8 @@ from tests.support.world import World
 NAME = "albums"
 ALBUM_KEYS = "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1"
 LINK_KEY = b"bench-link-key-bench-link-key-32"
+MEMORY_GOAL_MB = 1536
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 async def run(world: World, quick: bool) -> list[Figure]:
@@ -119,7 +140,8 @@ async def run(world: World, quick: bool) -> list[Figure]:
         say(f"  photos page at {photos:,}: {pages.describe()}")
 
     host, port = world.settings.http_host, world.settings.http_port
-    async with serving(world, "api", "bench-albums", healthy=False):
+    async with workers_beside(world), serving(world, "api", "bench-albums", healthy=False):
+        await platform_ready(host, port)
         ids = [photo_id_for(uuid_of(album_id), f) for f, _ in files]
         random.Random(3).shuffle(ids)
         conns = [await HttpConnection.open(host, port) for _ in range(100)]
@@ -149,17 +171,29 @@ async def run(world: World, quick: bool) -> list[Figure]:
                 lat.append(time.perf_counter() - sent)
                 refused += answer.status != 200
 
+        memory = RssSampler()
+        at_rest_mb = memory.sample() / 2**20
         start = time.perf_counter()
+        sampling = asyncio.create_task(memory.run())
         try:
             await asyncio.gather(*(client(n, c, start + seconds) for n, c in enumerate(conns)))
         finally:
+            sampling.cancel()
+            await asyncio.gather(sampling, return_exceptions=True)
             await asyncio.gather(*(c.close() for c in conns))
+        own_peaks = memory.own_peaks()  # while the processes still run
         rate = len(lat) / (time.perf_counter() - start)
         latencies = Latencies(lat)
         say(
             f"  100 clients picking through HTTP: {rate:,.0f} picks/s, {latencies.describe()},"
             f" refused {refused}"
         )
+        say(
+            f"  peak platform RSS during the picks: {memory.peak_mb:,.0f} MB over "
+            f"{memory.processes} processes, {at_rest_mb:,.0f} MB at rest before them "
+            f"({memory.samples} samples; each process's own peak, MB: {own_peaks})"
+        )
+        snapshots = await snapshots_caught_up(world, uuid_of(album_id), photos)
     return [
         Figure(
             NAME,
@@ -170,7 +204,20 @@ async def run(world: World, quick: bool) -> list[Figure]:
             base_rate,
             detail=f"p99 {latencies.p99_ms:.0f} ms after the API's first pick ({first_ms:.0f} ms,"
             f" cold); refused {refused}; photos in {sync.seconds:.1f} s; cold load "
-            f"{load.seconds * 1000:.0f} ms",
+            f"{load.seconds * 1000:.0f} ms; the whole platform running, snapshots at versions "
+            f"{snapshots}",
+        ),
+        Figure(
+            NAME,
+            "peak platform RSS, 100 clients picking",
+            memory.peak_mb,
+            "MB",
+            "the same processes at rest, before the picks",
+            at_rest_mb,
+            goal=f"< {MEMORY_GOAL_MB} MB",
+            met=memory.peak_mb < MEMORY_GOAL_MB,
+            detail=f"summed RSS of {memory.processes} platform processes, sampled every "
+            f"{RssSampler.EVERY * 1000:.0f} ms during the picks",
         ),
         Figure(
             NAME,
@@ -186,3 +233,151 @@ async def run(world: World, quick: bool) -> list[Figure]:
 
 def uuid_of(text: str) -> UUID:
     return UUID(text)
+
+
+@asynccontextmanager
+async def workers_beside(world: World) -> AsyncIterator[None]:
+    """Every worker role of the split layout, each in its own process with its role's pools,
+    until the block ends (the API processes are ``serving``'s)."""
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for child in layout(world.settings, api_workers=0):
+            role = child.args[0]
+            pools = {
+                name.removeprefix("PHOTOFLOW_").lower(): str(size)
+                for name, size in zip(POOL_SETTINGS, ROLE_POOLS[role], strict=True)
+            }
+            procs.append(
+                world.spawn(*child.args, log_name=f"bench-albums-{role}", **OVERRIDES, **pools)
+            )
+        yield
+    finally:
+        await asyncio.gather(*(asyncio.to_thread(stop, proc) for proc in procs))
+
+
+async def platform_ready(host: str, port: int, timeout: float = 120.0) -> None:
+    """Until /api/health shows every worker running and caught up (the projections have read
+    the album's 15,000 photos), so that the picks meet a platform at rest."""
+    deadline = time.monotonic() + timeout
+    workers: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        conn = await HttpConnection.open(host, port)
+        try:
+            answer = await conn.request("GET", "/api/health")
+        finally:
+            await conn.close()
+        workers = orjson.loads(answer.body).get("workers", [])
+        if workers and all(w["running"] and not w["lag"] for w in workers):
+            return
+        await asyncio.sleep(0.5)
+    behind = [f"{w['kind']}:{w['name']}" for w in workers if not w["running"] or w["lag"]]
+    say(f"  (the platform was not at rest after {timeout:.0f} s: {', '.join(behind)})")
+
+
+class RssSampler:
+    """The summed RSS of this process's descendants (the platform), sampled from /proc."""
+
+    EVERY = 0.1
+
+    def __init__(self) -> None:
+        self.peak_bytes = 0
+        self.samples = 0
+        self.processes = 0
+        self._names: dict[int, str] = {}
+
+    async def run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self.EVERY)
+
+    def sample(self) -> int:
+        """The summed RSS now, in bytes (the peak is kept)."""
+        pids = list(_descendants(os.getpid()))
+        self._names.update((pid, _name(pid)) for pid in pids if pid not in self._names)
+        self.processes = max(self.processes, len(pids))
+        now = sum(_rss_bytes(pid) for pid in pids)
+        self.peak_bytes = max(self.peak_bytes, now)
+        self.samples += 1
+        return now
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 2**20
+
+    def own_peaks(self) -> str:
+        """Each process's own peak RSS (VmHWM, MB), by role: read while they still run."""
+        return ", ".join(f"{self._names[pid]} {_hwm_mb(pid):.0f}" for pid in sorted(self._names))
+
+
+def _descendants(root: int) -> Iterator[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone while we looked
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        yield pid
+        todo += children.get(pid, [])
+
+
+def _name(pid: int) -> str:
+    """The role a platform process plays: ``python -m infra ROLE ...``."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return "?"
+    if len(args) > 3 and args[1:3] == ["-m", "infra"]:
+        return args[3]
+    return " ".join([Path(args[0]).name, *args[1:3]])[:40]
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def snapshots_caught_up(world: World, album_id: UUID, photos: int) -> list[int]:
+    """The album's snapshot versions, once none is due (or after 60 s): the worker's."""
+    conn = await asyncpg.connect(world.settings.database_url)
+    try:
+        started, versions = time.perf_counter(), []
+        while time.perf_counter() - started < 60:
+            reached = await conn.fetchval(
+                "SELECT max(originator_version) FROM photoflow.albums_events"
+                " WHERE originator_id = $1",
+                album_id,
+            )
+            versions = [
+                row[0]
+                for row in await conn.fetch(
+                    "SELECT originator_version FROM photoflow.albums_snapshots"
+                    " WHERE originator_id = $1 ORDER BY originator_version",
+                    album_id,
+                )
+            ]
+            if reached - max(versions, default=0) < snapshot_interval(photos):
+                break
+            await asyncio.sleep(0.5)
+        say(
+            f"  the album reached version {reached:,}; snapshots at versions {versions}, "
+            f"{time.perf_counter() - started:.1f} s after the picks"
+        )
+        return versions
+    finally:
+        await conn.close()

@@ -1,8 +1,10 @@
 """An auditor's "state as of" for a 15,000-photo album, with snapshots against without.
 
 The album is built through the album use cases as the API runs them: 15,000 photos synced in,
-shared, then 3,000 ratings from five guests (so about 3,000 events, and a snapshot every 500
-versions, taken after the writes). The figure is the audit history's answer (``EventHistory
+shared, then 3,000 ratings from five guests (so about 3,000 events). The snapshots are taken as
+the platform takes them: the relay publishes the events while they are written and the snapshot
+worker (``broker.album_snapshot_consumer``) follows the albums topic; the benchmark waits until
+it has read everything and nothing is due. The figure is the audit history's answer (``EventHistory
 .state``, what ``GET /api/audit/albums/{id}/state`` runs, JSON included) at a past version and
 at a past time; the baseline is the same answer from an application over the same event store
 that has no snapshots, so it replays every event from the album's creation.
@@ -12,12 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import orjson
 
 from bench.report import Figure, say
+from broker.album_snapshot_consumer import AlbumSnapshotter
+from broker.relay import Relay, RelaySource, make_producer
+from commands.album_snapshots import latest_snapshot_version
 from commands.albums import AlbumCommands, AlbumsApplication, NewAlbum
 from commands.group_commit import GroupCommitter
 from commands.history import EventHistory
@@ -25,11 +32,12 @@ from commands.organizations import OrganizationCommands
 from commands.storage import StorageCommands
 from domains.album import photo_id_for
 from domains.album_actors import Guest, Member
-from infra.bootstrap import open_platform
+from infra.bootstrap import Platform, open_platform
 from infra.client_keys import PostgresClientKeys
 from infra.eventstore import open_application
 from infra.folder_owners import StorageFolderOwners
 from infra.studio_roles import OrganizationStudioRoles
+from tests.support.waiting import eventually
 from tests.support.world import World
 
 NAME = "history"
@@ -72,14 +80,67 @@ async def _album(world: World, photos: int, ratings: int) -> tuple[UUID, datetim
             await albums.update_photos(album, files)
             token = (await albums.share(album, None, False, member)).share_token
             moment, version = datetime.now(UTC), 0
-            for n in range(ratings):
-                guest = Guest(token, f"guest-{n % 5}")
-                photo = photo_id_for(album, files[n % photos][0])
-                written = await albums.rate(guest, photo, 1 + n % 5, None)
-                if n == ratings * 2 // 3:
-                    moment, version = datetime.now(UTC), written.version
-            await asyncio.sleep(2)  # the last snapshot is taken after its write answered
+            async with _snapshotting(platform) as snapshotter:
+                for n in range(ratings):
+                    guest = Guest(token, f"guest-{n % 5}")
+                    photo = photo_id_for(album, files[n % photos][0])
+                    written = await albums.rate(guest, photo, 1 + n % 5, None)
+                    if n == ratings * 2 // 3:
+                        moment, version = datetime.now(UTC), written.version
+                last = written.version
+
+                async def caught_up() -> bool:
+                    return snapshotter.caught_up(last)
+
+                await eventually(caught_up, bool, timeout=120, what="snapshots taken")
+            snapshots = await asyncio.to_thread(latest_snapshot_version, app, album)
+            say(f"  the worker took {snapshotter.taken} snapshot(s), the latest at {snapshots:,}")
     return album, moment, version
+
+
+class _Following:
+    """The snapshot worker as the benchmark sees it: how far it got, and whether it failed."""
+
+    def __init__(self, worker: AlbumSnapshotter, tasks: list[asyncio.Task[None]]) -> None:
+        self.worker = worker
+        self.tasks = tasks
+
+    @property
+    def taken(self) -> int:
+        return self.worker.taken
+
+    def caught_up(self, last_version: int) -> bool:
+        """It read every album event up to ``last_version`` and no album is due; a failed
+        relay or worker raises here instead of leaving the benchmark waiting."""
+        for task in self.tasks:
+            if task.done():
+                task.result()
+                raise RuntimeError("the relay or the snapshot worker stopped")
+        return self.worker.read >= last_version and self.worker.caught_up()
+
+
+@asynccontextmanager
+async def _snapshotting(platform: Platform) -> AsyncIterator[_Following]:
+    """The relay and the snapshot worker, following the writes as they do on the platform."""
+    s = platform.settings
+    producer = make_producer(s.kafka_bootstrap)
+    await producer.start()
+    sources = [RelaySource(app, s.topic_prefix) for app in platform.applications()]
+    relay = Relay(sources, platform.pool, producer, batch_size=2000)
+    snapshotter = AlbumSnapshotter(
+        platform.apps["albums"],
+        s.kafka_bootstrap,
+        namespace=s.namespace,
+        topic_prefix=s.topic_prefix,
+    )
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(snapshotter.run())]
+    try:
+        yield _Following(snapshotter, tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await producer.stop()
 
 
 def _answer_ms(

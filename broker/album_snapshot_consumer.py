@@ -171,5 +171,9 @@ class AlbumSnapshotter:
         """Messages on the assigned partitions not read yet."""
         return consumer_lag(self._consumer, self._reached)
 
+    def caught_up(self) -> bool:
+        """Nothing it has read is waiting, and no album is due: what a benchmark waits for."""
+        return self.lag() == 0 and not self._schedule.due()
+
     def stalled(self, after: float) -> bool:
         return self.progress.stalled(self.lag(), after)
