@@ -17,12 +17,14 @@ import asyncpg
 from eventsourcing.application import Application
 
 from bench.cpu import CpuMeter
-from bench.events import record_orgs, relay_to_end
+from bench.events import RelayRun, record_orgs
 from bench.report import Figure, Stopwatch, say
-from broker.relay import Outgoing, RelaySource, make_producer
+from broker.relay import Relay, RelaySource, builder_for, make_producer
+from broker.relay_envelopes import Message
 from broker.topics import FULL_SYNC_STORAGE
 from commands.organizations import OrganizationApplication
 from infra.eventstore import open_application
+from infra.settings import Settings
 from tests.support.world import World
 
 NAME = "relay"
@@ -39,31 +41,83 @@ def sizes(quick: bool) -> Sizes:
     return Sizes(5_000, 1) if quick else Sizes(25_000, 1)
 
 
-def read_all(app: Application[UUID], topic_prefix: str, batch: int) -> list[Outgoing]:
-    """Every event as the relay would send it, read once with the relay's own source."""
+async def read_all(
+    app: Application[UUID], topic_prefix: str, batch: int, pool: asyncpg.Pool
+) -> list[Message]:
+    """Every event as the relay would send it, read once as the relay reads (``fetch``), built
+    in this process."""
     source = RelaySource(app, topic_prefix)
-    position, messages = 0, list[Outgoing]()
-    while True:
-        reached, outgoing = source.read(position, batch)
-        if reached == position:
-            return messages
-        messages.extend(outgoing)
-        position = reached
+    position, messages = 0, list[Message]()
+    async with pool.acquire() as conn:
+        while True:
+            reached, outgoing = await source.fetch(conn, position, batch)
+            if reached == position:
+                return messages
+            messages.extend(outgoing)
+            position = reached
 
 
-async def raw_send(bootstrap: str, topic: str, messages: list[Outgoing]) -> float:
+async def raw_send(bootstrap: str, topic: str, messages: list[Message]) -> float:
     """Seconds for a bare producer to send every message and have all of them acknowledged."""
     producer = make_producer(bootstrap)  # a plain AIOKafkaProducer with the relay's settings
     await producer.start()
     try:
         started = time.perf_counter()
         sends = [
-            await producer.send(topic, m.value, key=m.key, headers=m.headers) for m in messages
+            await producer.send(topic, value, key=key, headers=headers)
+            for _, key, value, headers in messages
         ]
         await asyncio.gather(*sends)
         return time.perf_counter() - started
     finally:
         await producer.stop()
+
+
+async def relay_to_end(
+    app: Application[UUID], settings: Settings, pool: asyncpg.Pool, in_process: bool
+) -> RelayRun:
+    """The real relay from its stored position until it has stored the log's current head.
+
+    As ``bench.events.relay_to_end``, except that whatever the relay starts before its first
+    batch is started before the clock, as the baseline's producer is: the producer, and (with
+    ``in_process``) the process that builds the messages beside the one that sends them.
+    """
+    source = RelaySource(app, settings.topic_prefix)
+    head = await asyncio.to_thread(source.head)
+    producer = make_producer(settings.kafka_bootstrap)
+    await producer.start()
+    builder = builder_for([source]) if in_process else None
+    if builder is not None:
+        await builder.start()
+    relay = Relay(
+        [source],
+        pool,
+        producer,
+        settings.relay_batch_size,
+        builder=builder,
+        build_in_process=in_process,
+    )
+    try:
+        started = time.perf_counter()
+        task = asyncio.create_task(relay.run())
+        try:
+            while relay.positions.get(source.name, 0) < head:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the relay stopped before reaching the head")
+                await asyncio.sleep(0.002)
+            seconds = time.perf_counter() - started
+            lag = await relay.lag()
+            if lag:
+                raise RuntimeError(f"the relay reached the head but still reports lag {lag}")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        if builder is not None:
+            await builder.close()
+        await producer.stop()
+    return RelayRun(relay.published, seconds)
 
 
 async def run(world: World, quick: bool) -> list[Figure]:
@@ -81,9 +135,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
             f"({events / recording.seconds:,.0f} events/s, 1,000 aggregates per save())"
         )
         with Stopwatch() as reading:
-            messages = await asyncio.to_thread(
-                read_all, app, settings.topic_prefix, settings.relay_batch_size
-            )
+            messages = await read_all(app, settings.topic_prefix, settings.relay_batch_size, pool)
         say(
             f"  reading the log into envelopes alone: {len(messages) / reading.seconds:,.0f} "
             f"events/s ({reading.seconds:.2f} s, single-threaded, no Kafka)"
@@ -96,7 +148,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         say(f"  baseline, raw producer: {raw_rate:,.0f} events/s ({raw_seconds:.2f} s)")
         say(f"      {cpu.describe()}")
         with CpuMeter(settings.database_url) as cpu:
-            relayed = await relay_to_end(app, settings, pool)
+            relayed = await relay_to_end(app, settings, pool, in_process=True)
         say(
             f"  relay: {relayed.rate:,.0f} events/s ({relayed.events:,} in {relayed.seconds:.2f} s,"
             f" batch {settings.relay_batch_size:,})"

@@ -8,10 +8,17 @@ Kafka has acknowledged a whole batch, so a crash between the two republishes at 
 batch: consumers drop duplicates by ``(aggregate_id, version)``. The
 producer is idempotent with ``acks=all``, so a retried send never lands twice on its own.
 
-Reading overlaps publishing: while Kafka acknowledges one batch and its position is stored,
-the next batch is already being read from the log (in a thread). Its messages go to the
+Reading runs ahead of publishing: while one batch is handed to the producer, acknowledged and
+its position stored, the next one is already being selected and built. A batch goes to the
 producer only once the previous batch is acknowledged and stored, so each partition keeps the
-log's order and at most one batch is ever sent but not yet stored.
+log's order and at most one batch is ever sent but not yet stored; reading ahead only holds
+one built batch in memory.
+
+Reading is the rows of the events table, selected on the relay's LISTEN session, turned into
+messages without domain-event objects (``broker.relay_envelopes``: the same bytes and headers
+as the mapper and ``broker.envelope`` give). With a second core, the messages are built in a
+child process (``broker.relay_process``), so this process mostly sends; until the child is
+ready, and on one core, they are built in a thread here.
 
 The eventsourcing recorder sends a PostgreSQL NOTIFY on the events table's channel in every
 inserting transaction; the relay LISTENs on it so that a commit is published at once, and polls
@@ -23,19 +30,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
-from eventsourcing.domain import AggregateEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 
-from broker.envelope import describe, encode, headers, integration_copy
-from broker.topics import INTEGRATION_EVENTS, stream_of
+from broker.relay_copy import copy_statement
+from broker.relay_copy import rows as copied_rows
+from broker.relay_envelopes import Message, MessageBuilder, Outgoing
+from broker.relay_process import BuilderProcess
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +56,6 @@ CREATE TABLE IF NOT EXISTS relay.positions (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 """
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    topic: str
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]]
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -74,43 +75,93 @@ class RelaySource:
 
     def __init__(self, app: Application[UUID], topic_prefix: str = "") -> None:
         self.name = app.name.lower()
-        self._topic_prefix = topic_prefix
         self.channel = f"{self.name}_events"
         self.lock_key = zlib.crc32(f"relay:{self.name}".encode())
         self._app = app
+        self._topic_prefix = topic_prefix
+        self._builder = MessageBuilder(app, topic_prefix)
+        self._copy = _copy_statement(app)
 
     def read(self, after: int, limit: int) -> tuple[int, list[Outgoing]]:
-        """The next notifications as Kafka messages, and the position they reach (blocking)."""
+        """The next notifications as Kafka messages, and the position they reach (blocking).
+
+        Through the application's recorder, so any event store will do (the unit tests' is in
+        memory); the relay itself uses ``fetch``.
+        """
         notifications = self._app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        outgoing: list[Outgoing] = []
-        for notification in notifications:
-            event = self._app.mapper.to_domain_event(notification)
-            if not isinstance(event, AggregateEvent):  # a snapshot: not part of the history
-                continue
-            stream = stream_of(event)
-            if stream is None:  # an internal aggregate, such as a uniqueness index
-                continue
-            fields = describe(event, stream)
-            key = str(event.originator_id).encode()
-            outgoing.append(self._message(stream.topic, key, fields))
-            integration = INTEGRATION_EVENTS.get(fields["type"])
-            if integration is not None:
-                topic, renamed = integration
-                outgoing.append(self._message(topic, key, integration_copy(fields, renamed)))
-        return (notifications[-1].id if notifications else after), outgoing
+        rows = [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications
+        ]
+        messages = [Outgoing._make(m) for m in self._builder.build(rows)]
+        return (notifications[-1].id if notifications else after), messages
 
-    def _message(self, topic: str, key: bytes, fields: dict[str, Any]) -> Outgoing:
-        return Outgoing(
-            topic=self._topic_prefix + topic,
-            key=key,
-            value=encode(fields),
-            headers=headers(fields, key),
-        )
+    async def fetch(
+        self,
+        conn: asyncpg.Connection,
+        after: int,
+        limit: int,
+        builder: BuilderProcess | None = None,
+    ) -> tuple[int, Sequence[Message]]:
+        """``read``, but selecting on the relay's own connection (its LISTEN session).
+
+        The recorder's pool would check its connection with a round trip before every select
+        (pre-ping) and hand over dictionaries and ``Notification`` objects; the relay copies
+        the five columns it needs, as PostgreSQL's binary COPY bytes, on the session it holds
+        anyway (whose death it notices). The messages are built from those bytes by
+        ``builder`` (another process) once it is ready, else in a thread, so that Kafka's
+        acknowledgements of the last batch are still taken in meanwhile.
+        """
+        if self._copy is None:  # not PostgreSQL: through the recorder
+            return await asyncio.to_thread(self.read, after, limit)
+        chunks: list[bytes] = []
+
+        async def take(chunk: bytes) -> None:
+            chunks.append(chunk)
+
+        status = await conn.copy_from_query(self._copy, after, limit, output=take, format="binary")
+        if status == "COPY 0":
+            return after, []
+        data = b"".join(chunks)
+        if builder is not None and builder.ready:
+            return await builder.build(self.name, data)
+        return await asyncio.to_thread(self.build, data)
+
+    def build(self, data: bytes) -> tuple[int, list[Message]]:
+        """The messages of a binary COPY of the source's rows, and the position they reach."""
+        found = copied_rows(data)
+        return found[-1][0], self._builder.build(found)
+
+    @property
+    def app(self) -> Application[UUID]:
+        return self._app
+
+    @property
+    def topic_prefix(self) -> str:
+        return self._topic_prefix
+
+    @property
+    def selects_rows(self) -> bool:
+        """Whether ``fetch`` selects rows itself (PostgreSQL), which a builder process can build."""
+        return self._copy is not None
 
     def head(self) -> int:
         return self._app.recorder.max_notification_id() or 0
+
+
+def _copy_statement(app: Application[UUID]) -> str | None:
+    """The select of the next rows of the application's events table; None if not PostgreSQL."""
+    recorder = app.recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return None
+    return copy_statement(
+        f"{_quoted(recorder.datastore.schema)}.{_quoted(recorder.events_table_name)}"
+    )
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 class Relay:
@@ -123,12 +174,21 @@ class Relay:
         producer: AIOKafkaProducer,
         batch_size: int,
         idle_poll_seconds: float = 0.5,
+        builder: BuilderProcess | None = None,
+        build_in_process: bool | None = None,
     ) -> None:
+        """``builder``: a started builder process to use (its owner closes it); without one,
+        ``run`` starts its own when ``build_in_process`` says so (by default: when this process
+        may use two cores or more)."""
         self.sources = list(sources)
         self._pool = pool
         self._producer = producer
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
+        self._builder = builder
+        self._build_in_process = (
+            build_in_process if build_in_process is not None else _usable_cores() >= 2
+        )
         self.positions: dict[str, int] = {}
         self.published = 0
 
@@ -141,15 +201,24 @@ class Relay:
         """
         async with self._pool.acquire() as conn:
             await conn.execute(POSITIONS_DDL)
-        followers = [asyncio.create_task(self._follow(source)) for source in self.sources]
+        builder, starting = self._builder, None
+        if builder is None and self._build_in_process and any(s.selects_rows for s in self.sources):
+            builder = builder_for(self.sources)
+            # the sources are followed at once: batches are built here until the child answers
+            starting = asyncio.create_task(_start_quietly(builder))
+        tasks = [asyncio.create_task(self._follow(source, builder)) for source in self.sources]
         try:
-            done, _ = await asyncio.wait(followers, return_when=asyncio.FIRST_EXCEPTION)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for follower in done:
                 follower.result()
         finally:
-            for follower in followers:
+            for follower in tasks:
                 follower.cancel()
-            await asyncio.gather(*followers, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if starting is not None and builder is not None:
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+                await builder.close()
 
     async def lag(self) -> int:
         """Events recorded but not yet published, over all sources."""
@@ -157,7 +226,7 @@ class Relay:
         behind = zip(self.sources, heads, strict=True)
         return sum(max(0, head - self.positions.get(s.name, 0)) for s, head in behind)
 
-    async def _follow(self, source: RelaySource) -> None:
+    async def _follow(self, source: RelaySource, builder: BuilderProcess | None) -> None:
         wake = asyncio.Event()
 
         def on_notify(*_: object) -> None:
@@ -171,41 +240,65 @@ class Relay:
             await listener.add_listener(source.channel, on_notify)
             position = await self._load_position(source.name)
             self.positions[source.name] = position
+            ahead: asyncio.Queue[tuple[int, Sequence[Message]]] = asyncio.Queue(maxsize=1)
+            reading = asyncio.create_task(
+                self._read_ahead(source, listener, builder, wake, position, ahead)
+            )
             publishing: asyncio.Task[None] | None = None
             try:
                 while True:
-                    wake.clear()
-                    reached, outgoing = await asyncio.to_thread(
-                        source.read, position, self._batch_size
-                    )
+                    if publishing is not None and ahead.empty():
+                        # nothing read yet: store the last batch's position now, not at the next
+                        await publishing
+                        publishing = None
+                    reached, outgoing = await _next_batch(ahead, reading)
                     if publishing is not None:  # the last batch: acknowledged and stored
                         await publishing
                         publishing = None
-                    if reached == position:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(wake.wait(), self._idle_poll)
-                        if listener.is_closed():  # killed or restarted: no wake-ups, no lock
-                            raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
-                        continue
                     sends = await self._send(outgoing)
                     publishing = asyncio.create_task(
                         self._confirm(source.name, sends, reached, len(outgoing))
                     )
-                    position = reached
             finally:
-                if publishing is not None:
-                    publishing.cancel()
-                    await asyncio.gather(publishing, return_exceptions=True)
+                for task in (reading, publishing):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
         finally:
             # Closing the session frees its lock and listener whatever state it is in (PostgreSQL
             # may have just restarted); the pool opens a fresh connection in its place.
             listener.terminate()
             await self._pool.release(listener)
 
-    async def _send(self, outgoing: list[Outgoing]) -> list[asyncio.Future[Any]]:
+    async def _read_ahead(
+        self,
+        source: RelaySource,
+        listener: asyncpg.Connection,
+        builder: BuilderProcess | None,
+        wake: asyncio.Event,
+        position: int,
+        ahead: asyncio.Queue[tuple[int, Sequence[Message]]],
+    ) -> None:
+        """Read the source's batches in order into ``ahead`` (one waits there at most)."""
+        while True:
+            wake.clear()
+            reached, outgoing = await source.fetch(listener, position, self._batch_size, builder)
+            if reached == position:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._idle_poll)
+                if listener.is_closed():  # killed or restarted: no wake-ups, no lock
+                    raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
+                continue
+            await ahead.put((reached, outgoing))
+            position = reached
+
+    async def _send(self, outgoing: Sequence[Message]) -> list[asyncio.Future[Any]]:
         """Hand the batch to the producer, in order; the futures of Kafka's acknowledgements."""
         send = self._producer.send
-        return [await send(m.topic, m.value, key=m.key, headers=m.headers) for m in outgoing]
+        return [
+            await send(topic, value, key=key, headers=headers)
+            for topic, key, value, headers in outgoing
+        ]
 
     async def _confirm(
         self, source: str, sends: list[asyncio.Future[Any]], reached: int, count: int
@@ -232,3 +325,41 @@ class Relay:
                 source,
                 position,
             )
+
+
+def builder_for(sources: Sequence[RelaySource]) -> BuilderProcess:
+    """A builder process (not started) for the sources whose rows the relay selects itself."""
+    return BuilderProcess([(s.name, s.app, s.topic_prefix) for s in sources if s.selects_rows])
+
+
+async def _start_quietly(builder: BuilderProcess) -> None:
+    """Start the builder; if it cannot start, the relay keeps building in its own process."""
+    try:
+        await builder.start()
+    except Exception:
+        log.exception("relay: the builder process did not start; building in this process")
+
+
+async def _next_batch(
+    ahead: asyncio.Queue[tuple[int, Sequence[Message]]], reading: asyncio.Task[None]
+) -> tuple[int, Sequence[Message]]:
+    """The next batch read ahead, or the reader's failure."""
+    if not ahead.empty():
+        return ahead.get_nowait()
+    getting = asyncio.ensure_future(ahead.get())
+    try:
+        await asyncio.wait({getting, reading}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not getting.done():
+            getting.cancel()
+    if getting.done() and not getting.cancelled():
+        return getting.result()
+    reading.result()  # raises what stopped the reader
+    raise RuntimeError("the relay's reader stopped")
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

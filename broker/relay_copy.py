@@ -1,0 +1,80 @@
+"""The relay's rows as PostgreSQL's binary ``COPY`` sends them, and parsed from those bytes.
+
+The relay selects each batch with ``COPY (SELECT ...) TO STDOUT (FORMAT binary)``: the bytes
+arrive as one buffer that the relay's process hands, unopened, to the process that builds the
+messages (``broker.relay_process``), so the process that sends to Kafka spends no time on the
+rows at all. The format is PostgreSQL's documented one: an 11-byte signature, two 32-bit
+words (flags, header extension length) and the extension; then per row a 16-bit field count
+and, per field, a 32-bit length (-1 for NULL) and the value in its type's binary form; a
+field count of -1 ends the data. The select casts every column, so the binary forms are fixed:
+``bigint`` (8 bytes, big-endian), ``text`` (UTF-8), ``bytea`` (the bytes themselves).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from broker.relay_envelopes import Row
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COLUMNS = (
+    "notification_id::bigint, originator_id::text, originator_version::bigint, "
+    "topic::text, state::bytea"
+)
+"""The five columns, in the order and types ``rows`` reads them."""
+
+_HEADER = struct.Struct(">II")
+_FIELDS = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+_BIGINT = struct.Struct(">q")
+
+
+def copy_statement(table: str) -> str:
+    """The ``COPY`` of the rows after $1, at most $2 of them, in notification order."""
+    return (
+        f"SELECT {COLUMNS} FROM {table} WHERE notification_id > $1 "
+        "ORDER BY notification_id LIMIT $2"
+    )
+
+
+class CopyFormatError(ValueError):
+    """The bytes are not the binary COPY of the relay's five columns."""
+
+
+def rows(data: bytes) -> list[Row]:
+    """The rows of one binary COPY of ``COLUMNS``: (id, originator id text, version, topic,
+    stored state)."""
+    if not data.startswith(SIGNATURE):
+        raise CopyFormatError("not a binary COPY")
+    _, extension = _HEADER.unpack_from(data, len(SIGNATURE))
+    at = len(SIGNATURE) + _HEADER.size + extension
+    length = _LENGTH.unpack_from
+    found: list[Row] = []
+    try:
+        while True:
+            (count,) = _FIELDS.unpack_from(data, at)
+            at += 2
+            if count == -1:
+                return found
+            if count != 5:
+                raise CopyFormatError(f"a row of {count} columns, not 5")
+            values: list[bytes] = []
+            for _ in range(5):
+                (size,) = length(data, at)
+                at += 4
+                if size < 0:
+                    raise CopyFormatError("a NULL where the events table has none")
+                values.append(data[at : at + size])
+                at += size
+            ident, originator, version, topic, state = values
+            found.append(
+                (
+                    _BIGINT.unpack(ident)[0],
+                    originator.decode(),
+                    _BIGINT.unpack(version)[0],
+                    topic.decode(),
+                    state,
+                )
+            )
+    except struct.error as e:
+        raise CopyFormatError(f"the COPY ended early: {e}") from None
