@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 
 from bench.auth import Headers, caller_pool
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, memory_figure, platform_rss_bytes
 from bench.events import new_org
 from bench.http import HttpConnection
 from bench.processes import serving
@@ -157,10 +157,13 @@ async def run(world: World, quick: bool) -> list[Figure]:
             users = await caller_pool(host, port, max(CONCURRENCY))
         say(f"  {len(users)} users signed in ({signing_in.seconds:.1f} s); client n is user n")
         warm = await closed_loop(host, port, 16, size.warmup_seconds, users)
+        at_rest = platform_rss_bytes()
+        peak = 0
         for clients in CONCURRENCY:
             with CpuMeter(settings.database_url) as cpu:
                 load = await closed_loop(host, port, clients, size.seconds, users)
             loads.append(load)
+            peak = max(peak, cpu.platform_rss_peak)
             say(
                 f"  {clients:>2} client{'s' if clients > 1 else ' '}: {load.rate:,.0f} req/s, "
                 f"{load.latencies.describe()}, "
@@ -196,4 +199,5 @@ async def run(world: World, quick: bool) -> list[Figure]:
                 detail=f"{load.latencies.describe()}; non-201 answers: {load.refused}",
             )
         )
+    figures.append(memory_figure(NAME, f"up to {max(CONCURRENCY)} clients", peak, at_rest))
     return figures

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from bench.auth import Headers, caller_pool
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, memory_figure, platform_rss_bytes
 from bench.http import Answer, HttpPool
 from bench.processes import serving
 from bench.report import Figure, Latencies, client_gc_paused, say
@@ -187,7 +187,12 @@ async def drained(pool: HttpPool, timeout: float = 60.0) -> None:
 
 
 async def at_rate(
-    world: World, api: Sequence[Api], rate: float, seconds: float, visible: dict[Api, str]
+    world: World,
+    api: Sequence[Api],
+    rate: float,
+    seconds: float,
+    visible: dict[Api, str],
+    at_rest: int,
 ) -> list[Figure]:
     """Polling, token and baseline phases at one steady rate; the figures for that rate."""
     database = world.settings.database_url
@@ -196,6 +201,7 @@ async def at_rate(
     async with KafkaTail(world.settings.kafka_bootstrap, world.topic(ORGS.topic)) as tail:
         with CpuMeter(database) as cpu:
             polled = await open_loop(api, rate, seconds, poll)
+        polled_peak = cpu.platform_rss_peak
         await asyncio.sleep(0.5)  # let the tail see the last events
     relay_leg = polled.relay_leg(tail)
     say(f"  {describe(f'{rate:g}/s, polling GET', polled)}")
@@ -204,6 +210,7 @@ async def at_rate(
     await drained(pool)
     with CpuMeter(database) as cpu:
         tokened = await open_loop(api, rate, seconds, with_token)
+    tokened_peak = cpu.platform_rss_peak
     say(f"  {describe(f'{rate:g}/s, GET with X-Consistency-Token', tokened)}")
     say(f"      {cpu.describe()}")
     await drained(pool)
@@ -211,6 +218,7 @@ async def at_rate(
         base = await open_loop(api, rate, seconds, read_visible(visible))
     say(f"  {describe(f'{rate:g}/s, baseline: GET of a visible org', base)}")
     say(f"      {cpu.describe()}")
+    peak = max(polled_peak, tokened_peak, cpu.platform_rss_peak)
     base_latency = Latencies(base.visible)
     figures = []
     for label, phase in (("polling GET", polled), ("X-Consistency-Token", tokened)):
@@ -231,6 +239,7 @@ async def at_rate(
                 + (on_kafka if phase is polled else ""),
             )
         )
+    figures.append(memory_figure(NAME, f"{rate:g} commands/s", peak, at_rest))
     return figures
 
 
@@ -246,9 +255,11 @@ async def run(world: World, quick: bool) -> list[Figure]:
             if len(warm.created_by) < len(api):
                 raise RuntimeError("not every user saw a studio of theirs during the warm-up")
             visible = {api[k]: org_id for k, org_id in warm.created_by.items()}
+            await drained(pool)
+            at_rest = platform_rss_bytes()
             figures = []
             for rate in size.rates:
-                figures += await at_rate(world, api, rate, size.seconds, visible)
+                figures += await at_rate(world, api, rate, size.seconds, visible, at_rest)
             say(f"  connections opened by the client: {pool.opened}")
         finally:
             await pool.close()
