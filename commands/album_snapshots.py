@@ -63,8 +63,10 @@ def latest_snapshot_version(app: Application[UUID], album_id: UUID) -> int:
     return stored[0].originator_version if stored else 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Album:
+    """What the schedule keeps of each album it has seen: about 200 bytes with its key."""
+
     snapshot: int
     """The version of its latest snapshot (0: none)."""
     reached: int
