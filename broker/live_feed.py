@@ -34,16 +34,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.admin import partitions_of
-from broker.consumers import after_thin_batch
 from broker.failure_policy import Backoff, OutageLog
 
 log = logging.getLogger(__name__)
 
 POSITION_VERSION = "1"
-GATHER_SECONDS = 0.01
-"""A screen updates a few ms later, and each API process's feed fetches far less often."""
-UNWATCHED_GATHER_SECONDS = 0.25
-"""With no stream open the feed only keeps its positions: a fetch or four a second will do."""
 
 
 class BadPosition(ValueError):
@@ -252,9 +247,6 @@ class LiveFeed:
                         index = self._index[tp]
                         for record in records:
                             self.dispatch(index, record.offset, record.value)
-                    if batches:
-                        pause = GATHER_SECONDS if self.watched() else UNWATCHED_GATHER_SECONDS
-                        await after_thin_batch(sum(map(len, batches.values())), pause)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -295,7 +287,10 @@ class LiveFeed:
         """Hand one message of partition ``index`` to the subscriptions that want it."""
         self.vector[index] = offset + 1
         self.dispatched += 1
-        if not self.watched():  # nobody to hand it to: its place in the vector is all it gives
+        # Nobody to hand it to: its place in the vector is all it gives. (The feed still reads
+        # without pausing: a stream opened now starts at the vector, so a feed that lagged
+        # would show the new stream events from before it was opened.)
+        if not self.watched():
             return
         envelope = parse(value)
         if envelope is None:
