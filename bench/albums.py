@@ -10,18 +10,18 @@ starts them, and beside them every worker role of the split layout in a process 
 the album-sync process takes the album's snapshots from them (``commands.album_snapshots``),
 so the picks' figures include what the rest of the platform costs the machine meanwhile.
 Memory is the summed RSS of every platform process (this benchmark's child processes and
-theirs), sampled from /proc during the picks; its peak is judged against the issue's 1.5 GB.
+theirs, ``bench.cpu``), sampled during the picks; its peak is judged against the issue's 1.5 GB.
 After the picks the benchmark waits for the album's last due snapshot and lists them all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import orjson
 
+from bench.cpu import CpuMeter, memory_figure, platform_pids, platform_rss_bytes
 from bench.http import HttpConnection
 from bench.pages import page_latencies
 from bench.processes import OVERRIDES, serving, stop
@@ -56,8 +57,6 @@ from tests.support.world import World
 NAME = "albums"
 ALBUM_KEYS = "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1"
 LINK_KEY = b"bench-link-key-bench-link-key-32"
-MEMORY_GOAL_MB = 1536
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 async def run(world: World, quick: bool) -> list[Figure]:
@@ -147,6 +146,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         conns = [await HttpConnection.open(host, port) for _ in range(100)]
         lat: list[float] = []
         refused = 0
+        statuses: Counter[int] = Counter()
         # The API process's first pick loads the album (cold): timed on its own, so that the
         # clients' figures are the steady state a client meets after it.
         sent = time.perf_counter()
@@ -170,29 +170,25 @@ async def run(world: World, quick: bool) -> list[Figure]:
                 )
                 lat.append(time.perf_counter() - sent)
                 refused += answer.status != 200
+                if answer.status != 200:
+                    statuses[answer.status] += 1
 
-        memory = RssSampler()
-        at_rest_mb = memory.sample() / 2**20
+        at_rest = platform_rss_bytes()
         start = time.perf_counter()
-        sampling = asyncio.create_task(memory.run())
         try:
-            await asyncio.gather(*(client(n, c, start + seconds) for n, c in enumerate(conns)))
+            with CpuMeter(world.settings.database_url) as cpu:
+                await asyncio.gather(*(client(n, c, start + seconds) for n, c in enumerate(conns)))
         finally:
-            sampling.cancel()
-            await asyncio.gather(sampling, return_exceptions=True)
             await asyncio.gather(*(c.close() for c in conns))
-        own_peaks = memory.own_peaks()  # while the processes still run
+        own_peaks = process_peaks()  # while the processes still run
         rate = len(lat) / (time.perf_counter() - start)
         latencies = Latencies(lat)
         say(
             f"  100 clients picking through HTTP: {rate:,.0f} picks/s, {latencies.describe()},"
-            f" refused {refused}"
+            f" refused {refused} {dict(statuses)}"
         )
-        say(
-            f"  peak platform RSS during the picks: {memory.peak_mb:,.0f} MB over "
-            f"{memory.processes} processes, {at_rest_mb:,.0f} MB at rest before them "
-            f"({memory.samples} samples; each process's own peak, MB: {own_peaks})"
-        )
+        say(f"      {cpu.describe()}; at rest before the picks {at_rest / 2**20:,.0f} MB")
+        say(f"      each platform process's own peak RSS, MB: {own_peaks}")
         snapshots = await snapshots_caught_up(world, uuid_of(album_id), photos)
     return [
         Figure(
@@ -207,18 +203,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
             f"{load.seconds * 1000:.0f} ms; the whole platform running, snapshots at versions "
             f"{snapshots}",
         ),
-        Figure(
-            NAME,
-            "peak platform RSS, 100 clients picking",
-            memory.peak_mb,
-            "MB",
-            "the same processes at rest, before the picks",
-            at_rest_mb,
-            goal=f"< {MEMORY_GOAL_MB} MB",
-            met=memory.peak_mb < MEMORY_GOAL_MB,
-            detail=f"summed RSS of {memory.processes} platform processes, sampled every "
-            f"{RssSampler.EVERY * 1000:.0f} ms during the picks",
-        ),
+        memory_figure(NAME, "100 clients picking", cpu.platform_rss_peak, at_rest),
         Figure(
             NAME,
             f"album photos page p99 at {photos:,}",
@@ -274,54 +259,9 @@ async def platform_ready(host: str, port: int, timeout: float = 120.0) -> None:
     say(f"  (the platform was not at rest after {timeout:.0f} s: {', '.join(behind)})")
 
 
-class RssSampler:
-    """The summed RSS of this process's descendants (the platform), sampled from /proc."""
-
-    EVERY = 0.1
-
-    def __init__(self) -> None:
-        self.peak_bytes = 0
-        self.samples = 0
-        self.processes = 0
-        self._names: dict[int, str] = {}
-
-    async def run(self) -> None:
-        while True:
-            self.sample()
-            await asyncio.sleep(self.EVERY)
-
-    def sample(self) -> int:
-        """The summed RSS now, in bytes (the peak is kept)."""
-        pids = list(_descendants(os.getpid()))
-        self._names.update((pid, _name(pid)) for pid in pids if pid not in self._names)
-        self.processes = max(self.processes, len(pids))
-        now = sum(_rss_bytes(pid) for pid in pids)
-        self.peak_bytes = max(self.peak_bytes, now)
-        self.samples += 1
-        return now
-
-    @property
-    def peak_mb(self) -> float:
-        return self.peak_bytes / 2**20
-
-    def own_peaks(self) -> str:
-        """Each process's own peak RSS (VmHWM, MB), by role: read while they still run."""
-        return ", ".join(f"{self._names[pid]} {_hwm_mb(pid):.0f}" for pid in sorted(self._names))
-
-
-def _descendants(root: int) -> Iterator[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):  # gone while we looked
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        yield pid
-        todo += children.get(pid, [])
+def process_peaks() -> str:
+    """Each platform process's own peak RSS (VmHWM, MB) by role: which one holds what."""
+    return ", ".join(f"{_name(pid)} {_hwm_mb(pid):.0f}" for pid in sorted(platform_pids()))
 
 
 def _name(pid: int) -> str:
@@ -333,13 +273,6 @@ def _name(pid: int) -> str:
     if len(args) > 3 and args[1:3] == ["-m", "infra"]:
         return args[3]
     return " ".join([Path(args[0]).name, *args[1:3]])[:40]
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def _hwm_mb(pid: int) -> float:
