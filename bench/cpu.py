@@ -114,14 +114,28 @@ def _party(pid: int, parents: dict[int, int], me: int, database: str) -> str:
     return "other"
 
 
+def _role(pid: int) -> str:
+    """A platform process's role: ``python -m infra ROLE ...`` (the supervisor: ``supervisor``)."""
+    args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    if b"infra.processes" in args:
+        return "supervisor"
+    if b"infra" in args and args.index(b"infra") + 1 < len(args):
+        return args[args.index(b"infra") + 1].decode()
+    return "other"
+
+
 def _snapshot(database: str) -> dict[str, float]:
+    """CPU seconds so far per party, and per role of the platform's processes (``role:NAME``)."""
     seconds: dict[str, float] = defaultdict(float)
     me = os.getpid()
     parents = _parents()
     for pid in parents:
         try:
             stat = (PROC / str(pid) / "stat").read_text()
-            seconds[_party(pid, parents, me, database)] += _process_seconds(stat)
+            party = _party(pid, parents, me, database)
+            seconds[party] += _process_seconds(stat)
+            if party == "platform":
+                seconds[f"role:{_role(pid)}"] += _process_seconds(stat)
             if pid == me:
                 seconds["platform"] += _reaped_children_seconds(stat)
         except (OSError, ValueError, IndexError):
@@ -167,7 +181,7 @@ class CpuMeter:
         wall = max(1e-6, time.monotonic() - self._wall)
         busy = (_machine_busy_seconds() - self._busy) / wall
         shares = {p: max(0.0, after[p] - self._before.get(p, 0.0)) / wall for p in after}
-        known = sum(v for p, v in shares.items() if p != "other")
+        known = sum(v for p, v in shares.items() if p != "other" and not p.startswith("role:"))
         shares["other"] = max(0.0, busy - known)
         shares["machine"] = busy
         self.shares = shares
@@ -176,6 +190,13 @@ class CpuMeter:
     def describe(self) -> str:
         order = ("platform", "bench", "postgres", "kafka", "redis", "other")
         parts = [f"{p} {self.shares[p]:.0%}" for p in order if self.shares.get(p, 0) >= 0.005]
+        roles = sorted(
+            ((p.removeprefix("role:"), v) for p, v in self.shares.items() if p.startswith("role:")),
+            key=lambda role: -role[1],
+        )
+        split = ", ".join(f"{name} {v:.0%}" for name, v in roles if v >= 0.005)
+        if len(roles) > 1 and split and parts[0].startswith("platform"):  # which process used it
+            parts[0] += f" ({split})"
         line = f"CPU (100% = one core): {', '.join(parts)}; machine {self.shares['machine']:.0%}"
         if self.platform_rss_peak:
             line += f"; platform memory peak {self.platform_rss_peak / 2**20:,.0f} MB RSS"
