@@ -50,11 +50,11 @@ async def read_all(
     position, messages = 0, list[Message]()
     async with pool.acquire() as conn:
         while True:
-            reached, outgoing = await source.fetch(conn, position, batch)
-            if reached == position:
+            read = await source.fetch(conn, position, batch)
+            if read.reached == position:
                 return messages
-            messages.extend(outgoing)
-            position = reached
+            messages.extend(read.messages)
+            position = read.reached
 
 
 async def raw_send(bootstrap: str, topic: str, messages: list[Message]) -> float:

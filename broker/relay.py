@@ -12,7 +12,7 @@ Reading runs ahead of publishing: while one batch is handed to the producer, ack
 its position stored, the next one is already being selected and built. A batch goes to the
 producer only once the previous batch is acknowledged and stored, so each partition keeps the
 log's order and at most one batch is ever sent but not yet stored; reading ahead only holds
-one built batch in memory.
+a couple of built batches in memory (``READ_AHEAD``).
 
 Reading is the rows of the events table, selected on the relay's LISTEN session, turned into
 messages without domain-event objects (``broker.relay_envelopes``: the same bytes and headers
@@ -38,12 +38,13 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from broker.relay_copy import copy_statement
+from broker.relay_copy import copy_statement, last_position
 from broker.relay_copy import rows as copied_rows
-from broker.relay_envelopes import Message, MessageBuilder, Outgoing
+from broker.relay_envelopes import Batch, Message, MessageBuilder, Outgoing
 from broker.relay_process import BuilderProcess
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ CREATE TABLE IF NOT EXISTS relay.positions (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 """
+
+
+READ_AHEAD = 2
+"""Batches read and built ahead of the one being published: one is built while another is
+being sent (the builder process works while this one sends)."""
+YIELD_EVERY = 250
+"""Messages handed to the producer between two turns of the event loop for everything else."""
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -103,18 +111,34 @@ class RelaySource:
         after: int,
         limit: int,
         builder: BuilderProcess | None = None,
-    ) -> tuple[int, Sequence[Message]]:
-        """``read``, but selecting on the relay's own connection (its LISTEN session).
+    ) -> Batch:
+        """``read``, but as the relay reads (``fetch_ahead``), and waiting for the messages."""
+        _, building = await self.fetch_ahead(conn, after, limit, builder)
+        return await building
 
-        The recorder's pool would check its connection with a round trip before every select
+    async def fetch_ahead(
+        self,
+        conn: asyncpg.Connection,
+        after: int,
+        limit: int,
+        builder: BuilderProcess | None = None,
+    ) -> tuple[int, asyncio.Future[Batch]]:
+        """The position the next rows reach at once, and their messages to come.
+
+        The rows are selected on the relay's own connection (its LISTEN session): the
+        recorder's pool would check its connection with a round trip before every select
         (pre-ping) and hand over dictionaries and ``Notification`` objects; the relay copies
         the five columns it needs, as PostgreSQL's binary COPY bytes, on the session it holds
         anyway (whose death it notices). The messages are built from those bytes by
-        ``builder`` (another process) once it is ready, else in a thread, so that Kafka's
-        acknowledgements of the last batch are still taken in meanwhile.
+        ``builder`` (another process) once it is ready: the next rows can then be selected
+        while these are built. Else they are built in a thread (the future is done), so that
+        Kafka's acknowledgements of the last batch are still taken in meanwhile.
         """
+        done: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
         if self._copy is None:  # not PostgreSQL: through the recorder
-            return await asyncio.to_thread(self.read, after, limit)
+            reached, messages = await asyncio.to_thread(self.read, after, limit)
+            done.set_result(Batch(reached, messages))
+            return reached, done
         chunks: list[bytes] = []
 
         async def take(chunk: bytes) -> None:
@@ -122,11 +146,13 @@ class RelaySource:
 
         status = await conn.copy_from_query(self._copy, after, limit, output=take, format="binary")
         if status == "COPY 0":
-            return after, []
+            done.set_result(Batch(after, []))
+            return after, done
         data = b"".join(chunks)
         if builder is not None and builder.ready:
-            return await builder.build(self.name, data)
-        return await asyncio.to_thread(self.build, data)
+            return last_position(data), builder.submit(self.name, data)
+        done.set_result(Batch(*await asyncio.to_thread(self.build, data)))
+        return done.result().reached, done
 
     def build(self, data: bytes) -> tuple[int, list[Message]]:
         """The messages of a binary COPY of the source's rows, and the position they reach."""
@@ -240,7 +266,7 @@ class Relay:
             await listener.add_listener(source.channel, on_notify)
             position = await self._load_position(source.name)
             self.positions[source.name] = position
-            ahead: asyncio.Queue[tuple[int, Sequence[Message]]] = asyncio.Queue(maxsize=1)
+            ahead: asyncio.Queue[asyncio.Future[Batch]] = asyncio.Queue(READ_AHEAD)
             reading = asyncio.create_task(
                 self._read_ahead(source, listener, builder, wake, position, ahead)
             )
@@ -251,13 +277,13 @@ class Relay:
                         # nothing read yet: store the last batch's position now, not at the next
                         await publishing
                         publishing = None
-                    reached, outgoing = await _next_batch(ahead, reading)
+                    batch = await (await _next_batch(ahead, reading))
                     if publishing is not None:  # the last batch: acknowledged and stored
                         await publishing
                         publishing = None
-                    sends = await self._send(outgoing)
+                    sends = await self._send(batch.messages, batch.key_hashes)
                     publishing = asyncio.create_task(
-                        self._confirm(source.name, sends, reached, len(outgoing))
+                        self._confirm(source.name, sends, batch.reached, len(batch.messages))
                     )
             finally:
                 for task in (reading, publishing):
@@ -277,28 +303,57 @@ class Relay:
         builder: BuilderProcess | None,
         wake: asyncio.Event,
         position: int,
-        ahead: asyncio.Queue[tuple[int, Sequence[Message]]],
+        ahead: asyncio.Queue[asyncio.Future[Batch]],
     ) -> None:
-        """Read the source's batches in order into ``ahead`` (one waits there at most)."""
+        """Read the source's batches in order into ``ahead`` (``READ_AHEAD`` wait there at most,
+        built or being built)."""
         while True:
             wake.clear()
-            reached, outgoing = await source.fetch(listener, position, self._batch_size, builder)
+            reached, building = await source.fetch_ahead(
+                listener, position, self._batch_size, builder
+            )
             if reached == position:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self._idle_poll)
                 if listener.is_closed():  # killed or restarted: no wake-ups, no lock
                     raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
                 continue
-            await ahead.put((reached, outgoing))
+            await ahead.put(building)
             position = reached
 
-    async def _send(self, outgoing: Sequence[Message]) -> list[asyncio.Future[Any]]:
-        """Hand the batch to the producer, in order; the futures of Kafka's acknowledgements."""
-        send = self._producer.send
-        return [
-            await send(topic, value, key=key, headers=headers)
-            for topic, key, value, headers in outgoing
-        ]
+    async def _send(
+        self, outgoing: Sequence[Message], key_hashes: Sequence[int] | None = None
+    ) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the producer, in order; the futures of Kafka's acknowledgements.
+
+        With ``key_hashes`` (and the producer's default partitioner), each message's partition
+        is the one that partitioner would pick, ``partitions[hash % len(partitions)]`` over the
+        topic's partitions as the producer knows them, so the producer does not hash the key
+        again (a pure-Python murmur2: a quarter of a send). ``send`` rarely waits, so a batch
+        would hold the event loop for tens of milliseconds: every ``YIELD_EVERY`` messages the
+        loop gets a turn, to take in the next batch's rows and built messages and the
+        acknowledgements meanwhile (the topics' partitions are looked up again after it).
+        """
+        producer = self._producer
+        send = producer.send
+        if not isinstance(getattr(producer, "_partitioner", None), DefaultPartitioner):
+            key_hashes = None
+        cluster = producer.client.cluster
+        partitions: dict[str, list[int]] = {}
+        sends: list[asyncio.Future[Any]] = []
+        for i, (topic, key, value, headers) in enumerate(outgoing):
+            partition = None
+            if key_hashes is not None:
+                known = partitions.get(topic)
+                if known is None:
+                    known = partitions[topic] = list(cluster.partitions_for_topic(topic) or ())
+                if known:  # else not known yet: the producer waits for it and picks itself
+                    partition = known[key_hashes[i] % len(known)]
+            sends.append(await send(topic, value, key=key, partition=partition, headers=headers))
+            if not (i + 1) % YIELD_EVERY:
+                await asyncio.sleep(0)
+                partitions.clear()
+        return sends
 
     async def _confirm(
         self, source: str, sends: list[asyncio.Future[Any]], reached: int, count: int
@@ -341,8 +396,8 @@ async def _start_quietly(builder: BuilderProcess) -> None:
 
 
 async def _next_batch(
-    ahead: asyncio.Queue[tuple[int, Sequence[Message]]], reading: asyncio.Task[None]
-) -> tuple[int, Sequence[Message]]:
+    ahead: asyncio.Queue[asyncio.Future[Batch]], reading: asyncio.Task[None]
+) -> asyncio.Future[Batch]:
     """The next batch read ahead, or the reader's failure."""
     if not ahead.empty():
         return ahead.get_nowait()

@@ -18,10 +18,13 @@ from broker.relay_envelopes import Row
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 COLUMNS = (
-    "notification_id::bigint, originator_id::text, originator_version::bigint, "
-    "topic::text, state::bytea"
+    "originator_id::text, originator_version::bigint, topic::text, state::bytea, "
+    "notification_id::bigint"
 )
-"""The five columns, in the order and types ``rows`` reads them."""
+"""The five columns, in the order and types ``rows`` reads them. The notification id comes
+last so that ``last_position`` finds the batch's end in the last bytes, without parsing."""
+_TRAILER = b"\xff\xff"
+_LAST_ID = b"\x00\x00\x00\x08"  # the last field's length: a bigint's 8 bytes
 
 _HEADER = struct.Struct(">II")
 _FIELDS = struct.Struct(">h")
@@ -39,6 +42,13 @@ def copy_statement(table: str) -> str:
 
 class CopyFormatError(ValueError):
     """The bytes are not the binary COPY of the relay's five columns."""
+
+
+def last_position(data: bytes) -> int:
+    """The notification id of the last row of a binary COPY of ``COLUMNS`` (not empty)."""
+    if not data.endswith(_TRAILER) or data[-14:-10] != _LAST_ID:
+        raise CopyFormatError("no bigint notification id at the end of the COPY")
+    return int(_BIGINT.unpack(data[-10:-2])[0])
 
 
 def rows(data: bytes) -> list[Row]:
@@ -66,7 +76,7 @@ def rows(data: bytes) -> list[Row]:
                     raise CopyFormatError("a NULL where the events table has none")
                 values.append(data[at : at + size])
                 at += size
-            ident, originator, version, topic, state = values
+            originator, version, topic, state, ident = values
             found.append(
                 (
                     _BIGINT.unpack(ident)[0],

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -69,6 +69,17 @@ _KNOWN_MAPPERS: dict[str, frozenset[str]] = {
 Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 """A Kafka message as a plain tuple: topic, key, value, headers (as the builder process's
 answers arrive)."""
+
+
+class Batch(NamedTuple):
+    """The messages of one read, and the position they reach."""
+
+    reached: int
+    messages: Sequence[Message]
+    key_hashes: Sequence[int] | None = None
+    """Per message, the producer's default partitioner's hash of its key, when computed
+    elsewhere (``broker.relay_process``): the partition is then picked from it, without
+    hashing in the sending process."""
 
 
 class Outgoing(NamedTuple):

@@ -9,12 +9,15 @@ The child is ``python -m broker.relay_process``, spoken to over its stdin and st
 length-prefixed pickles: first the sources (each application's class and environment, so the
 child makes the very same mapper: same transcodings, cipher key, compressor, upcasting; the
 environment travels over the pipe, never on a command line), then one request per batch of
-rows, answered in order. The child holds no database connection: its applications are made
-on the in-memory store, only their mappers are used. It exits when its stdin closes, so it
-ends with the relay however the relay ends (even killed).
+rows, answered in order with the messages and each one's key hash (the partitioner's
+murmur2, so the sending process only picks the partition). The child holds no database
+connection: its applications are made on the in-memory store, only their mappers are used.
+It exits when its stdin closes, so it ends with the relay however the relay ends (even
+killed).
 
-Nothing about order or positions happens here: the relay asks for one batch at a time per
-source and stores positions itself, only after Kafka acknowledged.
+Nothing about order or positions happens here: the relay asks for each source's batches in
+order, publishes them in that order and stores positions itself, only after Kafka
+acknowledged.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import pickle
@@ -33,11 +37,12 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+from aiokafka.partitioner import murmur2
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic, resolve_topic
 
 from broker.relay_copy import rows
-from broker.relay_envelopes import Message, MessageBuilder
+from broker.relay_envelopes import Batch, MessageBuilder
 
 log = logging.getLogger(__name__)
 
@@ -86,20 +91,21 @@ class BuilderProcess:
         self._reading = asyncio.create_task(self._read_answers(), name="relay-builder-answers")
         started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append(started)
-        await self._write(self._specs)
+        self._write(self._specs)
         await started  # the child answers the sources with an empty list once they are made
         self._ready.set()
 
-    async def build(self, source: str, copied: bytes) -> tuple[int, list[Message]]:
-        """The messages of one source's rows (a binary COPY, ``broker.relay_copy``), built in
-        the child, and the position they reach."""
+    def submit(self, source: str, copied: bytes) -> asyncio.Future[Batch]:
+        """The messages of one source's rows (a binary COPY, ``broker.relay_copy``), to be
+        built in the child, with the position they reach and each one's key hash
+        (``key_hash``). Answers come in the order of the requests."""
+        answer: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
         if self._failed is not None:
-            raise RuntimeError("the relay's builder process failed") from self._failed
-        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            answer.set_exception(RuntimeError(f"the relay's builder process: {self._failed!r}"))
+            return answer
         self._waiting.append(answer)
-        await self._write((source, copied))
-        reached, messages = await answer
-        return reached, messages
+        self._write((source, copied))
+        return answer
 
     async def close(self) -> None:
         child, self._child = self._child, None
@@ -115,16 +121,18 @@ class BuilderProcess:
         if self._reading is not None:
             self._reading.cancel()
             await asyncio.gather(self._reading, return_exceptions=True)
-        self._fail(ConnectionResetError("the relay's builder process was closed"))
+        self._failed = self._failed or ConnectionResetError("the relay's builder process closed")
+        while self._waiting:  # nobody waits for these any more: no error to report
+            self._waiting.popleft().cancel()
 
-    async def _write(self, message: object) -> None:
+    def _write(self, message: object) -> None:
+        """Written at once, in order (the transport buffers what the pipe cannot take yet; the
+        relay keeps at most a few batches in flight)."""
         child = self._child
         if child is None or child.stdin is None:
             raise RuntimeError("the relay's builder process is not running")
         payload = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        child.stdin.write(_LENGTH.pack(len(payload)))
-        child.stdin.write(payload)
-        await child.stdin.drain()
+        child.stdin.write(_LENGTH.pack(len(payload)) + payload)
 
     async def _read_answers(self) -> None:
         assert self._child is not None and self._child.stdout is not None
@@ -134,10 +142,12 @@ class BuilderProcess:
                 (length,) = _LENGTH.unpack(await stdout.readexactly(_LENGTH.size))
                 answer = pickle.loads(await stdout.readexactly(length))
                 waiting = self._waiting.popleft()
+                if waiting.done():  # given up on (the relay is stopping)
+                    continue
                 if isinstance(answer, BaseException):
                     waiting.set_exception(answer)
                 else:
-                    waiting.set_result(answer)
+                    waiting.set_result(Batch(*answer) if isinstance(answer, tuple) else answer)
         except (asyncio.IncompleteReadError, ConnectionError) as e:
             self._fail(ConnectionResetError(f"the relay's builder process ended: {e!r}"))
         except BaseException as e:
@@ -150,6 +160,13 @@ class BuilderProcess:
             waiting = self._waiting.popleft()
             if not waiting.done():
                 waiting.set_exception(error)
+
+
+@functools.lru_cache(maxsize=65_536)
+def key_hash(key: bytes) -> int:
+    """What aiokafka's ``DefaultPartitioner`` reduces modulo the partition count: murmur2 of
+    the key, as the Java client computes it. Cached: an aggregate's events share its key."""
+    return int(murmur2(key)) & 0x7FFFFFFF
 
 
 # the child's side ---------------------------------------------------------------------------
@@ -194,7 +211,8 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         source, copied = request
         try:
             found = rows(copied)
-            answer: object = (found[-1][0], builders[source].build(found))
+            messages = builders[source].build(found)
+            answer: object = (found[-1][0], messages, [key_hash(m[1]) for m in messages])
         except Exception as e:  # the relay raises it, and is restarted
             answer = e
         _write_frame(answers, answer)

@@ -6,7 +6,9 @@ import signal
 from collections import defaultdict
 
 import asyncpg
+from aiokafka.partitioner import DefaultPartitioner
 
+from broker.admin import partitions_of
 from broker.topics import ORGS
 from infra.bootstrap import Platform
 from tests.support.contract import ENVELOPE_FIELDS
@@ -36,6 +38,15 @@ async def test_every_recorded_event_reaches_its_topic(world: World, platform: Pl
     assert {(str(m.envelope["aggregate_id"]), m.envelope["version"]) for m in messages} == (
         expected_pairs(history)
     )
+    # the relay picks partitions itself from key hashes built elsewhere: the producer's own
+    # partitioner must agree with every one of them
+    partitions = sorted(
+        tp.partition
+        for tp in await partitions_of(world.settings.kafka_bootstrap, [world.topic(ORGS.topic)])
+    )
+    assert len(partitions) > 1, "one partition: nothing about partitioning was tested"
+    for m in messages:
+        assert m.partition == DefaultPartitioner()(m.key, partitions, partitions)
     assert len(messages) == len(expected_pairs(history)), "published more than once"
     for m in messages:
         assert m.key == str(m.envelope["aggregate_id"]).encode()
@@ -48,12 +59,8 @@ async def test_every_recorded_event_reaches_its_topic(world: World, platform: Pl
     for org_id, names in history.items():
         assert by_aggregate[str(org_id)] == list(range(1, final_version(names) + 1))
     renamed = [m for m in messages if m.envelope["type"] == "OrganizationRenamed"]
-    assert (
-        {str(m.envelope["data"]["name"]) for m in renamed}
-        == {  # type: ignore[index]
-            n for names in history.values() for n in names[1:]
-        }
-    )
+    published = {str(m.envelope["data"]["name"]) for m in renamed}  # type: ignore[index]
+    assert published == {n for names in history.values() for n in names[1:]}
 
 
 async def test_relay_killed_mid_stream_resumes_without_losing_an_event(

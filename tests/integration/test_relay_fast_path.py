@@ -82,11 +82,11 @@ async def as_the_relay_reads_now(
         async with platform.pool.acquire() as conn:
             position = 0
             while True:
-                reached, batch = await source.fetch(conn, position, 50, builder)
-                if reached == position:
+                batch = await source.fetch(conn, position, 50, builder)
+                if batch.reached == position:
                     return messages
-                messages.extend(batch)
-                position = reached
+                messages.extend(batch.messages)
+                position = batch.reached
     finally:
         if builder is not None:
             await builder.close()
