@@ -279,6 +279,7 @@ class MessageBuilder:
         }
         key = aggregate.encode()
         id_bytes = ident.encode()
+        at = occurred if isinstance(occurred, str) else occurred.isoformat()
         messages: list[Message] = [
             (  # broker.envelope.headers, for fields whose id is text already
                 plan.topic,
@@ -289,7 +290,7 @@ class MessageBuilder:
                     ("id", id_bytes),
                     ("ce_id", id_bytes),
                     ("ce_source", plan.source + key),
-                    ("ce_time", occurred.isoformat().encode()),
+                    ("ce_time", at.encode()),
                 ],
             )
         ]

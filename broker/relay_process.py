@@ -29,6 +29,7 @@ import functools
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections import deque
@@ -220,6 +221,9 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # Ctrl-C reaches the whole process group: the relay decides when to stop, and then closes
+    # our stdin (or dies, which closes it too)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # nothing printed by accident may corrupt the answers: stdout is stderr from here on
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
