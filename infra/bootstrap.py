@@ -87,6 +87,7 @@ from infra.studio_roles import OrganizationStudioRoles
 from infra.supervisor import Watchdog, WorkerState, supervise
 from infra.tokens import AccessTokens
 from infra.watermark_store import StoredWatermarkImages, WatermarkedPreviews
+from infra.writer_lock import PostgresWriterLock
 from projections import positions
 from projections.registry import all_projections
 from projections.worker import ProjectionWorker, worker_name
@@ -99,6 +100,11 @@ from queries.stream_tokens import StreamTokens
 from queries.streams import LiveParts
 
 log = logging.getLogger(__name__)
+
+
+ONE_WRITER_AT_A_TIME = frozenset({ALBUMS.name})
+"""Applications whose batches take a cross-process writer lock: an album is one large aggregate
+that every API process and the album-sync manager write (see ``commands.group_commit``)."""
 
 
 @dataclass
@@ -137,8 +143,15 @@ class Platform:
         app = self.apps[stream]
         key = app.name
         if key not in self._committers:
+            lock = None
+            if stream in ONE_WRITER_AT_A_TIME:
+                lock = PostgresWriterLock(self.settings, app.name)
+                self.stack.callback(lock.close)  # after the committer stops (LIFO)
             committer = GroupCommitter(
-                app, self.settings.group_commit_max_batch, self.settings.database_timeout_seconds
+                app,
+                self.settings.group_commit_max_batch,
+                self.settings.database_timeout_seconds,
+                lock,
             )
             self._committers[key] = await self.stack.enter_async_context(committer)
         return self._committers[key]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from commands.group_commit import GroupCommitter
@@ -14,6 +15,7 @@ from domains.errors import ConcurrencyConflict
 from domains.organization import Organization
 from infra.bootstrap import Platform
 from infra.eventstore import open_application
+from infra.writer_lock import PostgresWriterLock
 from tests.support.world import World
 from tests.support.writes import EVENTS_PER_CREATE, org_commands
 
@@ -81,3 +83,51 @@ async def test_one_bad_command_in_a_batch_fails_alone(
         return_exceptions=True,
     )
     assert [type(o).__name__ for o in outcomes] == ["Written", "InvalidValue", "Written"]
+
+
+async def test_writers_sharing_a_writer_lock_never_race(world: World, platform: Platform) -> None:
+    """Two processes' writers of one aggregate, one batch at a time: every batch is decided on
+    the latest version (the cache fast-forwards under the lock), so none loses a race."""
+    other = await asyncio.to_thread(
+        open_application, OrganizationApplication, world.settings, "organization"
+    )
+    locks = [PostgresWriterLock(world.settings, "orgs-test") for _ in range(2)]
+    try:
+        async with (
+            GroupCommitter(platform.apps["orgs"], lock=locks[0]) as a,
+            GroupCommitter(other, lock=locks[1]) as b,
+        ):
+            first, second = org_commands(a), org_commands(b)
+            owner = uuid4()
+            org = await first.create("Shared", actor_id=owner)
+            for round_ in range(10):
+                await asyncio.gather(
+                    *(
+                        (first if i % 2 else second).rename(
+                            org.aggregate_id, f"Name {round_}-{i}", actor_id=owner
+                        )
+                        for i in range(20)
+                    )
+                )
+            assert a.lost_races == 0 and b.lost_races == 0
+        stored = platform.apps["orgs"].repository.get(org.aggregate_id)
+        assert stored.version == org.version + 200
+    finally:
+        for lock in locks:
+            lock.close()
+        other.close()
+
+
+async def test_a_writer_lock_held_too_long_fails_the_batch_in_time(world: World) -> None:
+    settings = world.settings.model_copy(update={"database_timeout_seconds": 0.5})
+    holder, waiter = PostgresWriterLock(settings, "stuck"), PostgresWriterLock(settings, "stuck")
+    try:
+        await asyncio.to_thread(holder.acquire)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            await asyncio.wait_for(asyncio.to_thread(waiter.acquire), 5)
+        await asyncio.to_thread(holder.release)
+        await asyncio.to_thread(waiter.acquire)  # a new session, granted once it is free
+        await asyncio.to_thread(waiter.release)
+    finally:
+        holder.close()
+        waiter.close()
