@@ -6,7 +6,8 @@ api                  the HTTP API alone
 relay                the relay alone (event store -> Kafka)
 sender               the Sender: invitation and album mail
 sync                 the storage sync worker
-album-sync           the process manager that updates albums when their folder synced
+album-sync           the process manager that updates albums when their folder synced, and
+                     the worker that snapshots large albums
 render               the render worker: thumbnails and previews of synced photos
 projector NAME       one projection worker; start several to share its partitions
 projections          every projection worker, in one process
