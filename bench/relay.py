@@ -24,6 +24,7 @@ from bench.events import RelayRun, record_orgs
 from bench.report import Figure, Stopwatch, say
 from broker.relay import Relay, RelaySource, builder_for, make_producer
 from broker.relay_envelopes import Message
+from broker.relay_process import key_hash
 from broker.topics import FULL_SYNC_STORAGE
 from commands.organizations import OrganizationApplication
 from infra.eventstore import open_application
@@ -155,6 +156,17 @@ async def run(world: World, quick: bool) -> list[Figure]:
         say(
             f"  relay: {relayed.rate:,.0f} events/s ({relayed.events:,} in {relayed.seconds:.2f} s,"
             f" batch {settings.relay_batch_size:,})"
+        )
+        say(f"      {cpu.describe()}")
+        # for comparison only: the same relay building in its own process, as on one core
+        async with pool.acquire() as conn:
+            await conn.execute("DELETE FROM relay.positions")
+        key_hash.cache_clear()  # reading the log alone above hashed every key here already
+        with CpuMeter(settings.database_url) as cpu:
+            alone = await relay_to_end(app, settings, pool, in_process=False)
+        say(
+            f"  relay building in its own process (as on one core): {alone.rate:,.0f} events/s"
+            f" ({alone.rate / raw_rate:.2f}x)"
         )
         say(f"      {cpu.describe()}")
     finally:

@@ -45,7 +45,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from broker.relay_copy import copy_statement, last_position
 from broker.relay_copy import rows as copied_rows
 from broker.relay_envelopes import Batch, Message, MessageBuilder, Outgoing
-from broker.relay_process import BuilderProcess
+from broker.relay_process import BuilderProcess, key_hash
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS relay.positions (
 READ_AHEAD = 2
 """Batches read and built ahead of the one being published: one is built while another is
 being sent (the builder process works while this one sends)."""
+BUILDER_BACKLOG = 2
+"""Batches the builder process may have waiting; beyond, a batch is built in this process
+(which, while the builder is the slower, would otherwise wait for it)."""
 YIELD_EVERY = 250
 """Messages handed to the producer between two turns of the event loop for everything else."""
 
@@ -134,8 +137,9 @@ class RelaySource:
         the five columns it needs, as PostgreSQL's binary COPY bytes, on the session it holds
         anyway (whose death it notices). The messages are built from those bytes by
         ``builder`` (another process) once it is ready: the next rows can then be selected
-        while these are built. Else they are built in a thread (the future is done), so that
-        Kafka's acknowledgements of the last batch are still taken in meanwhile.
+        while these are built. Else, or when the builder has ``BUILDER_BACKLOG`` batches to
+        build already, they are built in a thread here (the future is done), so that Kafka's
+        acknowledgements are still taken in meanwhile.
         """
         done: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
         if self._copy is None:  # not PostgreSQL: through the recorder
@@ -152,15 +156,18 @@ class RelaySource:
             done.set_result(Batch(after, []))
             return after, done
         data = b"".join(chunks)
-        if builder is not None and builder.ready:
+        if builder is not None and builder.ready and builder.pending < BUILDER_BACKLOG:
             return last_position(data), builder.submit(self.name, data)
+        # no builder, or it is behind: this process has time while it waits for it
         done.set_result(Batch(*await asyncio.to_thread(self.build, data)))
         return done.result().reached, done
 
-    def build(self, data: bytes) -> tuple[int, list[Message]]:
-        """The messages of a binary COPY of the source's rows, and the position they reach."""
+    def build(self, data: bytes) -> tuple[int, list[Message], list[int]]:
+        """The messages of a binary COPY of the source's rows, the position they reach, and
+        their keys' hashes (cached per key, so cheaper than the producer's own hashing)."""
         found = copied_rows(data)
-        return found[-1][0], self._builder.build(found)
+        messages = self._builder.build(found)
+        return found[-1][0], messages, [key_hash(m[1]) for m in messages]
 
     @property
     def app(self) -> Application[UUID]:

@@ -71,6 +71,11 @@ class BuilderProcess:
         self._failed: BaseException | None = None
 
     @property
+    def pending(self) -> int:
+        """Requests not answered yet."""
+        return len(self._waiting)
+
+    @property
     def ready(self) -> bool:
         """Started and answering; until then the relay builds in its own process."""
         return self._ready.is_set() and self._failed is None
