@@ -17,8 +17,9 @@ a couple of built batches in memory (``READ_AHEAD``).
 Reading is the rows of the events table, selected on the relay's LISTEN session, turned into
 messages without domain-event objects (``broker.relay_envelopes``: the same bytes and headers
 as the mapper and ``broker.envelope`` give). With a second core, the messages are built in a
-child process (``broker.relay_process``), so this process mostly sends; until the child is
-ready, and on one core, they are built in a thread here.
+child process (``broker.relay_process``), which also hashes each key for the producer's
+partitioner, so this process mostly sends; when the child falls behind, until it is ready,
+and on one core, batches are built in a thread here.
 
 The eventsourcing recorder sends a PostgreSQL NOTIFY on the events table's channel in every
 inserting transaction; the relay LISTENs on it so that a commit is published at once, and polls
