@@ -43,7 +43,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from broker.relay_copy import copy_statement, last_position
+from broker.relay_copy import copy_query, last_position
 from broker.relay_copy import rows as copied_rows
 from broker.relay_envelopes import Batch, Message, MessageBuilder, Outgoing
 from broker.relay_process import BuilderProcess, key_hash
@@ -93,7 +93,7 @@ class RelaySource:
         self._topic_prefix = topic_prefix
         self._builder = MessageBuilder(app, topic_prefix)
         table = _events_table(app)
-        self._copy = copy_statement(table) if table else None
+        self._table = table
         self.head_query = f"SELECT max(notification_id) FROM {table}" if table else None
         """The select of ``head``, for the relay to ask all its sources in one round trip."""
 
@@ -143,7 +143,7 @@ class RelaySource:
         acknowledgements are still taken in meanwhile.
         """
         done: asyncio.Future[Batch] = asyncio.get_running_loop().create_future()
-        if self._copy is None:  # not PostgreSQL: through the recorder
+        if self._table is None:  # not PostgreSQL: through the recorder
             reached, messages = await asyncio.to_thread(self.read, after, limit)
             done.set_result(Batch(reached, messages))
             return reached, done
@@ -152,7 +152,8 @@ class RelaySource:
         async def take(chunk: bytes) -> None:
             chunks.append(chunk)
 
-        status = await conn.copy_from_query(self._copy, after, limit, output=take, format="binary")
+        query = copy_query(self._table, after, limit)
+        status = await conn.copy_from_query(query, output=take, format="binary")
         if status == "COPY 0":
             done.set_result(Batch(after, []))
             return after, done
@@ -181,7 +182,7 @@ class RelaySource:
     @property
     def selects_rows(self) -> bool:
         """Whether ``fetch`` selects rows itself (PostgreSQL), which a builder process can build."""
-        return self._copy is not None
+        return self._table is not None
 
     def head(self) -> int:
         return self._app.recorder.max_notification_id() or 0
