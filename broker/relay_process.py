@@ -71,6 +71,11 @@ class BuilderProcess:
         self._failed: BaseException | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The child's process id, once started."""
+        return self._child.pid if self._child is not None else None
+
+    @property
     def pending(self) -> int:
         """Requests not answered yet."""
         return len(self._waiting)
