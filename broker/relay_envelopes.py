@@ -6,9 +6,11 @@ its id, about 5 µs), all on the core that also runs the producer. This module b
 same messages from the stored rows: ``orjson`` parses the state, the transcoder's own
 transcodings revive the ``{"_type_": ..., "_data_": ...}`` values bottom-up exactly as its
 ``object_hook`` would, the class's ``upcast_vN_vM`` run on the state in the mapper's order, and
-the event object is made as the mapper makes it, so ``describe``'s own helpers (``org_id_of``,
-``event_data``, the ``actor`` attribute) see what they always saw. Only the id is computed
-differently: the same ``uuid5``, written as text at once (orjson writes a UUID as that text).
+the event object is made as the mapper makes it, so what ``describe`` reads (``org_id_of``,
+the data fields, the ``actor`` attribute) is what it always read. Written differently, to the
+same text and bytes: the id (the same ``uuid5``, as text at once: orjson writes a UUID as that
+text) and the headers (the parts that depend on the type only are taken from
+``broker.envelope.headers`` once per type).
 
 Everything the fast path is not sure to reproduce goes through the mapper instead, one event at
 a time: a custom mapper's own topics (the albums' legacy ``StateChanged``), an application
