@@ -129,8 +129,7 @@ async def apply_records(
             new = positions.newer_than(rebuilding, envelopes)
         if new:
             await projection.apply(conn, new)
-            await positions.record_versions(conn, projection.name, new)
-        await positions.save_offsets(conn, projection.name, reached)
+        await positions.record_progress(conn, projection.name, new, reached)
         return len(new)
 
 

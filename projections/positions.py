@@ -8,6 +8,7 @@ twice, and tell a reader waiting on a consistency token whether its write is vis
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from uuid import UUID
 
 import asyncpg
 
@@ -87,9 +88,7 @@ async def save_offsets(
 ) -> None:
     keys = list(offsets)
     await conn.execute(
-        "UPDATE read.projection_offsets o SET next_offset = u.n "
-        "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, n) "
-        "WHERE o.projection = $1 AND o.topic = u.t AND o.partition = u.p",
+        _SAVE_OFFSETS,
         projection,
         [k[0] for k in keys],
         [k[1] for k in keys],
@@ -130,16 +129,56 @@ def newer_than(seen: Seen, events: Sequence[Envelope]) -> list[Envelope]:
     return unseen
 
 
+_VERSIONS_MERGE = (
+    "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version "
+    "WHERE read.projection_versions.version < EXCLUDED.version"
+)
+_SAVE_OFFSETS = (
+    "UPDATE read.projection_offsets o SET next_offset = u.n "
+    "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, n) "
+    "WHERE o.projection = $1 AND o.topic = u.t AND o.partition = u.p"
+)
+
+
+def _latest(events: Sequence[Envelope]) -> list[tuple[UUID, int]]:
+    return [(e.aggregate_id, e.version) for e in {e.aggregate_id.int: e for e in events}.values()]
+
+
+async def record_progress(
+    conn: asyncpg.Connection,
+    projection: str,
+    events: Sequence[Envelope],
+    offsets: Mapping[TopicPartitionKey, int],
+) -> None:
+    """``record_versions`` of the events applied, then ``save_offsets``: in one statement for
+    a live worker's small batch (a round trip fewer per batch), in two for a large one."""
+    latest = _latest(events)
+    if not latest or len(latest) >= COPY_FROM:
+        if latest:
+            await record_versions(conn, projection, events)
+        await save_offsets(conn, projection, offsets)
+        return
+    keys = list(offsets)
+    await conn.execute(
+        "WITH versions AS (INSERT INTO read.projection_versions (projection, aggregate_id, "
+        f"version) SELECT $1, a, v FROM unnest($5::uuid[], $6::bigint[]) AS u(a, v) "
+        f"{_VERSIONS_MERGE}) {_SAVE_OFFSETS}",
+        projection,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [offsets[k] for k in keys],
+        [aggregate for aggregate, _ in latest],
+        [version for _, version in latest],
+    )
+
+
 async def record_versions(
     conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
 ) -> None:
     """Store each aggregate's last version applied; ``events`` come in version order per
     aggregate, as ``newer_than`` and ``keep_unseen`` give them."""
-    latest = [(e.aggregate_id, e.version) for e in {e.aggregate_id.int: e for e in events}.values()]
-    merge = (
-        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version "
-        "WHERE read.projection_versions.version < EXCLUDED.version"
-    )
+    latest = _latest(events)
+    merge = _VERSIONS_MERGE
     if len(latest) >= COPY_FROM:
         await VERSIONS_STAGING.load(conn, latest)
         await conn.execute(
