@@ -15,6 +15,7 @@ import asyncio
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
+from uuid import UUID
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
@@ -120,25 +121,34 @@ async def apply_records(
                 reached[(tp.topic, tp.partition)] = batch[-1].offset + 1
         if not reached:
             return 0
-        if parking is not None and fresh:
-            fresh = await _hold_behind_parked(conn, parking, fresh)
-        envelopes = [envelope for _, envelope in fresh]
-        if rebuilding is None:
-            new = await positions.keep_unseen(conn, projection.name, envelopes)
+        if rebuilding is None and parking is not None and fresh:
+            # a live worker's usual case: which aggregates are held and which versions each
+            # has reached, asked in one round trip
+            ids = list({e.aggregate_id for _, e in fresh})
+            seen, held = await positions.seen_and_held(conn, projection.name, parking.worker, ids)
+            fresh = await _park_held(conn, parking, fresh, held)
+            new = positions.newer_than(seen, [envelope for _, envelope in fresh])
+        elif rebuilding is None:
+            new = await positions.keep_unseen(conn, projection.name, [e for _, e in fresh])
         else:  # the tables started empty: the versions applied are the ones this rebuild saw
-            new = positions.newer_than(rebuilding, envelopes)
+            if parking is not None and fresh:
+                ids = list({e.aggregate_id for _, e in fresh})
+                held = await held_aggregates(conn, parking.worker, ids)
+                fresh = await _park_held(conn, parking, fresh, held)
+            new = positions.newer_than(rebuilding, [envelope for _, envelope in fresh])
         if new:
             await projection.apply(conn, new)
         await positions.record_progress(conn, projection.name, new, reached)
         return len(new)
 
 
-async def _hold_behind_parked(
+async def _park_held(
     conn: asyncpg.Connection,
     parking: ParkingLot,
     fresh: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
+    held: set[UUID],
 ) -> list[tuple[ConsumerRecord[bytes, bytes], Envelope]]:
-    held = await held_aggregates(conn, parking.worker, list({e.aggregate_id for _, e in fresh}))
+    """Park the events of aggregates that already have a parked event; the others go on."""
     if not held:
         return fresh
     kept = []

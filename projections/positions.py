@@ -112,6 +112,24 @@ async def keep_unseen(
     return newer_than({r["aggregate_id"].int: r["version"] for r in rows}, events)
 
 
+async def seen_and_held(
+    conn: asyncpg.Connection, projection: str, worker: str, ids: Sequence[UUID]
+) -> tuple[Seen, set[UUID]]:
+    """The last version applied of each of these aggregates, and those with an event parked
+    by ``worker`` (``keep_unseen``'s and ``broker.parking.held_aggregates``' answers at once)."""
+    rows = await conn.fetch(
+        "SELECT u.id, v.version, EXISTS (SELECT 1 FROM ops.parked p"
+        " WHERE p.aggregate_id = u.id AND p.worker = $3) AS held"
+        " FROM unnest($2::uuid[]) AS u(id)"
+        " LEFT JOIN read.projection_versions v ON v.projection = $1 AND v.aggregate_id = u.id",
+        projection,
+        list(ids),
+        worker,
+    )
+    seen = {r["id"].int: r["version"] for r in rows if r["version"] is not None}
+    return seen, {r["id"] for r in rows if r["held"]}
+
+
 Seen = dict[int, int]
 """The last version applied per aggregate, keyed by the id's ``UUID.int``: hashing and comparing
 an int is done in C, a ``UUID``'s in Python, and a rebuild looks up every event."""
