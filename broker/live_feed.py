@@ -14,6 +14,13 @@ nothing repeats. A stream resuming from an older position than the feed's reads 
 short-lived consumer of its own, then continues from its queue, dropping what it already sent;
 a stream whose queue overflowed (a slow client) does the same from where it stood.
 
+Unwatched, the feed stops reading. With no stream open for ``IDLE_AFTER`` seconds (and from the
+start), its partitions are paused: following every topic for nobody was a fifth of an API
+process's CPU under load (fetch requests and their answers, py-spy with ``--gil``). A stream
+about to open asks for the feed (``want``), which then moves its vector to the topics' end
+and reads again; the stream subscribes only once it does (``ready``), so it starts from now,
+as before, and what it resumes from (Last-Event-ID) it reads with its catch-up consumer.
+
 Failures follow the house policy for a reader that records nothing: Kafka down is waited out
 (the consumer retries; streams keep heartbeating); a message that cannot be decoded is skipped
 by the streams and logged once; parking it is the projections' job.
@@ -25,6 +32,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +47,8 @@ from broker.failure_policy import Backoff, OutageLog
 log = logging.getLogger(__name__)
 
 POSITION_VERSION = "1"
+IDLE_AFTER = 10.0
+"""Seconds after the last stream closed before the feed stops reading."""
 
 
 class BadPosition(ValueError):
@@ -180,6 +190,9 @@ class LiveFeed:
         self.member_view = View("member", ())
         self.share_view = View("share", ())
         self.ready = asyncio.Event()
+        """Reading live: a stream may subscribe (cleared while the feed is paused)."""
+        self._wanted = asyncio.Event()
+        self._unwatched_since = float("-inf")  # from the start: nobody watches yet
         self._index: dict[TopicPartition, int] = {}
         self._by_org: dict[str, set[Subscription]] = {}
         self._by_album: dict[str, set[Subscription]] = {}
@@ -218,6 +231,8 @@ class LiveFeed:
                 subs.discard(sub)
                 if not subs:
                     del index[key]
+        if not self.watched():
+            self._unwatched_since = time.monotonic()
 
     def streams(self) -> int:
         return len({s for subs in (*self._by_org.values(), *self._by_album.values()) for s in subs})
@@ -242,6 +257,8 @@ class LiveFeed:
                 attempt = 0
                 self.ready.set()
                 while True:
+                    if self._idle():
+                        await self._pause_until_wanted(consumer)
                     batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
                     for tp, records in batches.items():
                         index = self._index[tp]
@@ -255,6 +272,28 @@ class LiveFeed:
                 await asyncio.sleep(self._backoff.delay(attempt))
             finally:
                 await consumer.stop()
+
+    def _idle(self) -> bool:
+        return not self.watched() and time.monotonic() - self._unwatched_since > IDLE_AFTER
+
+    async def _pause_until_wanted(self, consumer: AIOKafkaConsumer) -> None:
+        """Stop reading until a stream wants the feed, then read on from the topics' end.
+
+        Nobody was subscribed meanwhile, so skipping to the end loses no one a message; the
+        vector moves forward only, as it does while reading.
+        """
+        self.ready.clear()
+        consumer.pause(*self.partitions)
+        try:
+            await self._wanted.wait()  # set already if a stream asked while the feed read
+            await consumer.seek_to_end(*self.partitions)
+            ends = [await consumer.position(tp) for tp in self.partitions]
+            self.vector[:] = [max(was, end) for was, end in zip(self.vector, ends, strict=True)]
+        finally:
+            consumer.resume(*self.partitions)
+        self._wanted.clear()
+        self._unwatched_since = time.monotonic()  # a stream that then never opens: idle later
+        self.ready.set()
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
         if not self.partitions:
@@ -282,6 +321,12 @@ class LiveFeed:
     def watched(self) -> bool:
         """Whether any stream is open here (the feed then reads for it, not just its place)."""
         return bool(self._by_org or self._by_album)
+
+    def want(self) -> None:
+        """A stream is about to open: read live again if paused (``ready`` says when), and stay
+        live while it subscribes."""
+        self._unwatched_since = time.monotonic()
+        self._wanted.set()
 
     def dispatch(self, index: int, offset: int, value: bytes | None) -> None:
         """Hand one message of partition ``index`` to the subscriptions that want it."""

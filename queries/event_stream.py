@@ -77,6 +77,7 @@ class EventStream:
         self._sent_id: str | None = None
 
     async def frames(self) -> AsyncIterator[bytes]:
+        self._feed.want()  # a paused feed reads live again; it is ready once it does
         while not self._feed.ready.is_set():  # Kafka not reached yet since start: wait, beat
             try:
                 await asyncio.wait_for(self._feed.ready.wait(), self._heartbeat)
