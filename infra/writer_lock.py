@@ -26,11 +26,24 @@ class PostgresWriterLock:
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
     def acquire(self) -> None:
-        try:
-            self._connection().execute("SELECT pg_advisory_lock(%s)", (self._key,))
-        except Exception:
-            self.close()  # whatever state the session is in, a new one starts clean
-            raise
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                self._connection().execute("SELECT pg_advisory_lock(%s)", (self._key,))
+                return
+            except psycopg.errors.LockNotAvailable:  # held by another writer too long
+                self.close()
+                raise
+            except psycopg.OperationalError:
+                self.close()  # whatever state the session is in, a new one starts clean
+                # A session kept from the last batch may have died meanwhile (PostgreSQL
+                # restarted, or it was killed): that alone is no outage, so a new session
+                # asks once more.
+                if not reused or attempt == 2:
+                    raise
+            except Exception:
+                self.close()
+                raise
 
     def release(self) -> None:
         if self._conn is None:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
+import asyncpg
 import psycopg
 import pytest
 
@@ -131,3 +132,23 @@ async def test_a_writer_lock_held_too_long_fails_the_batch_in_time(world: World)
     finally:
         holder.close()
         waiter.close()
+
+
+async def test_a_writer_lock_whose_session_died_takes_a_new_one(world: World) -> None:
+    """PostgreSQL restarted, or the session was killed: the next batch still gets the lock."""
+    lock = PostgresWriterLock(world.settings, "killed")
+    try:
+        await asyncio.to_thread(lock.acquire)
+        await asyncio.to_thread(lock.release)
+        assert lock._conn is not None
+        pid = lock._conn.info.backend_pid
+        admin = await asyncpg.connect(world.settings.database_url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.to_thread(lock.acquire)  # no error: a new session was granted it
+        assert lock._conn is not None and lock._conn.info.backend_pid != pid
+        await asyncio.to_thread(lock.release)
+    finally:
+        lock.close()

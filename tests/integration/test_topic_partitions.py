@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from broker.admin import ensure_topics, partitions_of
 from infra.settings import Settings
+from tests.support.waiting import eventually
 
 
 async def test_topics_are_created_with_their_counts_and_an_existing_one_is_not_changed(
@@ -21,10 +22,14 @@ async def test_topics_are_created_with_their_counts_and_an_existing_one_is_not_c
     try:
         created = await ensure_topics(bootstrap, {wide: 4, narrow: 1})
         assert sorted(created) == sorted([wide, narrow])
-        counts = {t: 0 for t in (wide, narrow)}
-        for tp in await partitions_of(bootstrap, [wide, narrow]):
-            counts[tp.topic] += 1
-        assert counts == {wide: 4, narrow: 1}
+
+        async def counts() -> dict[str, int]:  # a new topic's metadata spreads in a moment
+            found = {t: 0 for t in (wide, narrow)}
+            for tp in await partitions_of(bootstrap, [wide, narrow]):
+                found[tp.topic] += 1
+            return found
+
+        await eventually(counts, lambda c: c == {wide: 4, narrow: 1}, timeout=20, what="counts")
 
         with caplog.at_level(logging.WARNING, logger="broker.admin"):
             assert await ensure_topics(bootstrap, {wide: 8, narrow: 1}) == []

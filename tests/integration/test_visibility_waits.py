@@ -50,7 +50,9 @@ async def test_many_reads_wait_together_and_each_is_released_by_its_own_write(
     projections = subscribers_of(ORGS.topic)
     assert len(projections) >= 2, "orgs feeds several read tables: each must have the write"
     counting = CountingPool(platform.pool)
-    waits = VisibilityWaits(cast(asyncpg.Pool, counting))
+    # checks 50 ms apart: a loaded machine writing the rows below for seconds still leaves
+    # fewer checks than reads
+    waits = VisibilityWaits(cast(asyncpg.Pool, counting), poll_seconds=0.05)
     writes = [Token(ORGS.name, uuid4(), 2) for _ in range(100)]
     reads = [asyncio.create_task(waits.wait(t, timeout=5.0)) for t in writes]
     await asyncio.sleep(0.05)
@@ -69,8 +71,8 @@ async def test_many_reads_wait_together_and_each_is_released_by_its_own_write(
     for projection in projections:
         await applied(platform.pool, projection, late.aggregate_id, 3)
     await reads[0]
-    # a read polling on its own took a connection per check: 100 reads, several checks each
-    assert counting.acquired < 60, counting.acquired
+    # a read polling on its own took a connection per check: 100 reads, at least one each
+    assert counting.acquired < len(writes), counting.acquired
 
 
 async def test_a_write_that_never_shows_gives_up_with_409(platform: Platform) -> None:
