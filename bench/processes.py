@@ -1,9 +1,10 @@
 """Running the real platform in a subprocess of the world, and always stopping it again.
 
-With ``PHOTOFLOW_PROCESSES=split`` in the environment the benchmarks measure the platform
-split into processes: ``run`` is split by its own supervisor (the children inherit the
-setting), and ``api`` starts ``PHOTOFLOW_API_WORKERS`` API processes (one per core by default)
-sharing the port, as the supervisor would.
+``python -m bench`` sets ``PHOTOFLOW_PROCESSES=auto`` unless the environment says otherwise,
+as ``make run`` does, so on two cores or more the benchmarks measure the platform split into
+processes: ``run`` is split by its own supervisor (the children inherit the setting), and
+``api`` starts ``PHOTOFLOW_API_WORKERS`` API processes (one per core by default) sharing the
+port, as the supervisor would. ``PHOTOFLOW_PROCESSES=single`` measures one process.
 """
 
 from __future__ import annotations
