@@ -193,6 +193,9 @@ class LiveFeed:
         """Reading live: a stream may subscribe (cleared while the feed is paused)."""
         self._wanted = asyncio.Event()
         self._unwatched_since = float("-inf")  # from the start: nobody watches yet
+        self._to_end = False
+        """Set while leaving a pause: a consumer replaced meanwhile starts at the topics' end,
+        not at the vector from before the pause (a stream would be shown old events)."""
         self._index: dict[TopicPartition, int] = {}
         self._by_org: dict[str, set[Subscription]] = {}
         self._by_album: dict[str, set[Subscription]] = {}
@@ -286,14 +289,19 @@ class LiveFeed:
         consumer.pause(*self.partitions)
         try:
             await self._wanted.wait()  # set already if a stream asked while the feed read
-            await consumer.seek_to_end(*self.partitions)
-            ends = [await consumer.position(tp) for tp in self.partitions]
-            self.vector[:] = [max(was, end) for was, end in zip(self.vector, ends, strict=True)]
+            self._to_end = True
+            await self._move_to_end(consumer)
         finally:
             consumer.resume(*self.partitions)
         self._wanted.clear()
         self._unwatched_since = time.monotonic()  # a stream that then never opens: idle later
         self.ready.set()
+
+    async def _move_to_end(self, consumer: AIOKafkaConsumer) -> None:
+        await consumer.seek_to_end(*self.partitions)
+        ends = [await consumer.position(tp) for tp in self.partitions]
+        self.vector[:] = [max(was, end) for was, end in zip(self.vector, ends, strict=True)]
+        self._to_end = False
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
         if not self.partitions:
@@ -306,6 +314,9 @@ class LiveFeed:
             self.lay_out(partitions, [await consumer.position(tp) for tp in partitions])
             return
         consumer.assign(self.partitions)  # a replaced consumer goes on where the last stood
+        if self._to_end:  # ... unless it failed leaving a pause
+            await self._move_to_end(consumer)
+            return
         for tp, offset in zip(self.partitions, self.vector, strict=True):
             consumer.seek(tp, offset)
 

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -36,9 +37,11 @@ from pathlib import Path
 from uuid import UUID
 
 import uvloop
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from broker import parking
-from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS
+from broker.topics import ALBUMS, DELIVERIES, FOLDERS, ORGS, PROVIDERS, planned_partitions
 from infra import audit_export, keys, logs, parked, processes
 from infra.bootstrap import (
     Platform,
@@ -154,6 +157,30 @@ async def _parked(platform: Platform, action: str, ids: list[str]) -> None:
         print(f"dropped {gone}")
 
 
+def read_settings() -> Settings | str:
+    """The settings, or what is wrong with them in one line naming each environment variable.
+
+    Read once here, before any process starts, so a wrong value stops the start with its
+    name instead of every child process failing (and being restarted) with a traceback.
+    """
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        return "; ".join(
+            f"PHOTOFLOW_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else str(e["msg"])
+            for e in error.errors()
+        )
+    except SettingsError as error:  # a value that is not the JSON its setting takes
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"PHOTOFLOW_{field.group(1).upper()}" if field else "a PHOTOFLOW_ setting"
+        return f"{name}: not valid JSON ({error.__cause__ or error})"
+    try:
+        planned_partitions(settings.kafka_partitions, settings.topic_partitions)
+    except ValueError as error:
+        return str(error)
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra",
@@ -240,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         "audit": lambda p: _export(p, args.ids[0], args.ids[1]),
     }
 
-    settings = Settings()
+    found = read_settings()
+    if isinstance(found, str):
+        print(f"python -m infra: {found}", file=sys.stderr)
+        return 2
+    settings = found
     shared_port = args.role == "api" and args.shared_port
     if (
         args.role in ("run", "api")

@@ -119,6 +119,28 @@ class Platform:
     _committers: dict[str, GroupCommitter] = field(default_factory=dict)
     _dead_letters: AIOKafkaProducer | None = None
     replica: asyncpg.Pool | None = None
+    """READ_REPLICA_URL's pool, opened by the API only (``open_replica``)."""
+
+    async def open_replica(self) -> None:
+        """Open the replica's pool for the query API, if one is set and answers.
+
+        A replica that does not answer (or a URL that is none) must not stop the API: it then
+        reads from the primary, and says so once.
+        """
+        url = self.settings.read_replica_url
+        if not url or self.replica is not None:
+            return
+        try:
+            self.replica = await _read_pool(url, self.settings)
+        except Exception as error:
+            log.warning(
+                "PHOTOFLOW_READ_REPLICA_URL is not usable (%s: %s); the API reads from "
+                "DATABASE_URL until it is restarted",
+                type(error).__name__,
+                error,
+            )
+            return
+        self.stack.push_async_callback(_close_pool, self.replica)
 
     @property
     def reads(self) -> asyncpg.Pool:
@@ -200,10 +222,6 @@ async def open_platform(
         )
         pool = await _read_pool(settings.database_url, settings)
         stack.push_async_callback(_close_pool, pool)
-        replica = None
-        if settings.read_replica_url:
-            replica = await _read_pool(settings.read_replica_url, settings)
-            stack.push_async_callback(_close_pool, replica)
         # A blocking pool: under a burst, a request waits for a connection instead of failing.
         redis = Redis(
             connection_pool=BlockingConnectionPool.from_url(
@@ -238,9 +256,7 @@ async def open_platform(
             await conn.execute("SELECT pg_advisory_xact_lock($1)", DDL_LOCK)
             await hash_chain.install(conn, sorted({events_table(a) for a in apps.values()}))
             await client_keys.install(conn)
-        platform = Platform(
-            settings, pool, redis, apps, instance_name(settings.instance), replica=replica
-        )
+        platform = Platform(settings, pool, redis, apps, instance_name(settings.instance))
         stack.push_async_callback(platform.stack.aclose)  # the writers stop before the stores
         yield platform
 
@@ -299,6 +315,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
     )
     revocations = Revocations(platform.redis, settings.namespace, settings.access_token_seconds)
     per_minute = 60
+    await platform.open_replica()
     feed = live_feed(settings)
     feeding = asyncio.create_task(feed.run(), name="live-feed")
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, PositiveInt, SecretStr, model_validator
+from pydantic import Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -138,6 +138,14 @@ class Settings(BaseSettings):
         "from (its own pool, sized like the read pool); empty: DATABASE_URL. Commands, "
         "projections and workers always use DATABASE_URL.",
     )
+
+    @field_validator("read_replica_url")
+    @classmethod
+    def _a_postgresql_url(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL, or empty for none")
+        return value
+
     database_timeout_seconds: float = Field(
         default=4.0, gt=0, description="Connect timeout and command deadline: 503 in time."
     )

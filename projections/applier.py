@@ -70,12 +70,22 @@ async def decode_records(records: Records) -> dict[TopicPartition, list[Envelope
 ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
 """A projection's transaction does not wait for its WAL to reach the disk.
 
-Its rows and its offsets commit together, so a crash can lose only the last few milliseconds
-of both: the worker then resumes from the older offsets and applies those events again, which
-``keep_unseen`` makes harmless. Nothing is lost that Kafka does not still hold; waiting for an
+Its rows and its offsets commit together, so a PostgreSQL crash can lose only the last few
+milliseconds of both. A worker that lived through it finds its next batch starting past the
+stored offsets (``OffsetsBehind``) and starts again from them; one that restarts seeks to them.
+Either way it applies those events again, which ``keep_unseen`` makes harmless. Waiting for an
 fsync per batch (two or three per command at a light load, one per read table) only made reads
 later and PostgreSQL busier.
 """
+
+
+class OffsetsBehind(Exception):
+    """The stored offsets are behind the batch: events between them were never applied.
+
+    A PostgreSQL crash lost the last commits (see ``ASYNC_COMMIT``), or another process of the
+    projection had the partition meanwhile. The batch is not applied; the worker must read
+    again from the stored offsets.
+    """
 
 
 async def apply_records(
@@ -110,6 +120,11 @@ async def apply_records(
         reached: dict[positions.TopicPartitionKey, int] = {}
         for tp, batch in records.items():
             start = consumed[(tp.topic, tp.partition)]
+            if rebuilding is None and batch and batch[0].offset > start:
+                raise OffsetsBehind(
+                    f"projection {projection.name}: {tp.topic}[{tp.partition}] is stored at "
+                    f"offset {start}, the batch starts at {batch[0].offset}"
+                )
             ahead = decoded.get(tp) if decoded is not None else None
             for i, record in enumerate(batch):
                 if record.offset >= start and record.value:

@@ -32,6 +32,7 @@ from projections import positions
 from projections.applier import (
     PIPELINE_DEPTH,
     Decoded,
+    OffsetsBehind,
     Records,
     apply_records,
     decode_records,
@@ -155,8 +156,8 @@ class ProjectionWorker:
                 self.applied += await apply_records(
                     self._pool, self.projection, records, decoded=decoded, parking=self.parking
                 )
-            except asyncio.CancelledError:
-                raise
+            except (asyncio.CancelledError, OffsetsBehind):
+                raise  # behind: the supervisor starts the worker again, from the stored offsets
             except Exception as error:
                 self._failure = describe_error(error)
                 if is_outage(error):
@@ -178,14 +179,22 @@ class ProjectionWorker:
         for tp, batch in records.items():
             for record in batch:
                 one = {tp: [record]}
+                behind: list[OffsetsBehind] = []  # not the record's fault: never parked
 
-                async def apply_one(one: Records = one) -> None:
-                    self.applied += await apply_records(
-                        self._pool, self.projection, one, parking=self.parking
-                    )
+                async def apply_one(
+                    one: Records = one, behind: list[OffsetsBehind] = behind
+                ) -> None:
+                    try:
+                        self.applied += await apply_records(
+                            self._pool, self.projection, one, parking=self.parking
+                        )
+                    except OffsetsBehind as error:
+                        behind.append(error)
 
                 if not await self._policy.handle(message_of(record), apply_one):
                     await self._move_past(tp, record.offset)
+                if behind:
+                    raise behind[0]
 
     async def _move_past(self, tp: TopicPartition, offset: int) -> None:
         """After parking a record, store the offset past it, unless a later batch did already."""

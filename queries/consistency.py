@@ -123,7 +123,9 @@ class VisibilityWaits:
                 async with self._pool.acquire() as conn:
                     rows = await conn.fetch(_VISIBLE, [p for p, _ in pairs], [a for _, a in pairs])
             except Exception as error:
-                for w in waiting:
+                # every read waiting now learns it, those that came during the query too: with
+                # the checker gone, nothing would look for them again
+                for w in list(self._waiting):
                     if not w.visible.done():
                         w.visible.set_exception(error)
                 return
