@@ -51,16 +51,26 @@ def _machine_busy_seconds() -> float:
     return (sum(values) - idle) / TICKS
 
 
-def _parents() -> dict[int, int]:
-    """Every process's parent, read at once (a process may end while it is read)."""
-    parents: dict[int, int] = {}
+def _stats() -> dict[int, str]:
+    """Every process's ``/proc/PID/stat`` line, read once (a process may end while read)."""
+    stats: dict[int, str] = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
+                stats[int(entry.name)] = (entry / "stat").read_text()
+            except OSError:
                 continue
+    return stats
+
+
+def _parents(stats: dict[int, str]) -> dict[int, int]:
+    """Every process's parent, from its stat line."""
+    parents: dict[int, int] = {}
+    for pid, stat in stats.items():
+        try:
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        except (ValueError, IndexError):
+            continue
     return parents
 
 
@@ -77,7 +87,7 @@ def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
 def platform_pids() -> list[int]:
     """The platform under test: every process this one started, and theirs."""
     me = os.getpid()
-    parents = _parents()
+    parents = _parents(_stats())
     return [pid for pid in parents if pid != me and _descends(pid, me, parents)]
 
 
@@ -128,14 +138,16 @@ def _snapshot(database: str) -> dict[str, float]:
     """CPU seconds so far per party, and per role of the platform's processes (``role:NAME``)."""
     seconds: dict[str, float] = defaultdict(float)
     me = os.getpid()
-    parents = _parents()
+    stats = _stats()
+    parents = _parents(stats)
     for pid in parents:
         try:
-            stat = (PROC / str(pid) / "stat").read_text()
+            stat = stats[pid]
             party = _party(pid, parents, me, database)
-            seconds[party] += _process_seconds(stat)
+            used = _process_seconds(stat)
+            seconds[party] += used
             if party == "platform":
-                seconds[f"role:{_role(pid)}"] += _process_seconds(stat)
+                seconds[f"role:{_role(pid)}"] += used
             if pid == me:
                 seconds["platform"] += _reaped_children_seconds(stat)
         except (OSError, ValueError, IndexError):

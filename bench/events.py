@@ -88,21 +88,28 @@ async def relay_to_end(app: Application[UUID], settings: Settings, pool: asyncpg
     await producer.start()
     relay = Relay([source], pool, producer, settings.relay_batch_size)
     try:
-        started = time.perf_counter()
-        task = asyncio.create_task(relay.run())
-        try:
-            while relay.positions.get(source.name, 0) < head:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the relay stopped before reaching the head")
-                await asyncio.sleep(0.002)
-            seconds = time.perf_counter() - started
-            lag = await relay.lag()
-            if lag:
-                raise RuntimeError(f"the relay reached the head but still reports lag {lag}")
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        seconds = await run_to_head(relay, source.name, head)
     finally:
         await producer.stop()
     return RelayRun(relay.published, seconds)
+
+
+async def run_to_head(relay: Relay, source: str, head: int) -> float:
+    """Seconds the relay takes from its start to storing ``head`` for ``source``; it is then
+    stopped. Fails if the relay stops first, or still reports lag at the head."""
+    started = time.perf_counter()
+    task = asyncio.create_task(relay.run())
+    try:
+        while relay.positions.get(source, 0) < head:
+            if task.done():
+                task.result()
+                raise RuntimeError("the relay stopped before reaching the head")
+            await asyncio.sleep(0.002)
+        seconds = time.perf_counter() - started
+        lag = await relay.lag()
+        if lag:
+            raise RuntimeError(f"the relay reached the head but still reports lag {lag}")
+        return seconds
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

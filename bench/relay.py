@@ -20,7 +20,7 @@ import asyncpg
 from eventsourcing.application import Application
 
 from bench.cpu import CpuMeter
-from bench.events import RelayRun, record_orgs
+from bench.events import RelayRun, record_orgs, run_to_head
 from bench.report import Figure, Stopwatch, say
 from broker.relay import Relay, RelaySource, builder_for, make_producer
 from broker.relay_envelopes import Message
@@ -102,21 +102,7 @@ async def relay_to_end(
         build_in_process=in_process,
     )
     try:
-        started = time.perf_counter()
-        task = asyncio.create_task(relay.run())
-        try:
-            while relay.positions.get(source.name, 0) < head:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the relay stopped before reaching the head")
-                await asyncio.sleep(0.002)
-            seconds = time.perf_counter() - started
-            lag = await relay.lag()
-            if lag:
-                raise RuntimeError(f"the relay reached the head but still reports lag {lag}")
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        seconds = await run_to_head(relay, source.name, head)
     finally:
         if builder is not None:
             await builder.close()

@@ -173,7 +173,7 @@ async def record_progress(
     latest = _latest(events)
     if not latest or len(latest) >= COPY_FROM:
         if latest:
-            await record_versions(conn, projection, events)
+            await _record_latest(conn, projection, latest)
         await save_offsets(conn, projection, offsets)
         return
     keys = list(offsets)
@@ -195,7 +195,12 @@ async def record_versions(
 ) -> None:
     """Store each aggregate's last version applied; ``events`` come in version order per
     aggregate, as ``newer_than`` and ``keep_unseen`` give them."""
-    latest = _latest(events)
+    await _record_latest(conn, projection, _latest(events))
+
+
+async def _record_latest(
+    conn: asyncpg.Connection, projection: str, latest: Sequence[tuple[UUID, int]]
+) -> None:
     merge = _VERSIONS_MERGE
     if len(latest) >= COPY_FROM:
         await VERSIONS_STAGING.load(conn, latest)
