@@ -125,11 +125,13 @@ async def run(world: World, quick: bool) -> list[Figure]:
                     batch_size,
                     topic_prefix=settings.topic_prefix,
                     progress=False,
+                    database_url=settings.database_url,
                 )
             reports[batch_size] = report
             say(
                 f"  rebuild, batch_size {batch_size:>6,}: {report.rate:,.0f} events/s "
-                f"({report.events:,} events, {report.applied:,} applied, {report.seconds:.2f} s)"
+                f"({report.events:,} events, {report.applied:,} applied, {report.seconds:.2f} s, "
+                f"{report.processes} processes)"
             )
             say(f"      {cpu.describe()}")
         async with pool.acquire() as conn:

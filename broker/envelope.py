@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID, uuid5
 
 import msgspec
@@ -170,9 +170,39 @@ def decode(payload: bytes) -> Envelope:
     return Envelope.model_validate_json(payload)
 
 
-class _Wire(msgspec.Struct, gc=False, kw_only=True):
-    """The envelope's fields as ``decode_fast`` reads them: typed, named and ordered as in
-    ``Envelope``, checked in C."""
+class Event(Protocol):
+    """An event as consumers read it: the envelope's fields, whichever decoder made it.
+
+    ``decode`` gives an ``Envelope`` (pydantic, the contract's model), ``decode_fast`` a
+    ``FastEnvelope``. Projections take either, and change one only through ``replaced``.
+    """
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def aggregate_id(self) -> UUID: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def org_id(self) -> UUID | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+class FastEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The envelope as ``decode_fast`` reads it: ``Envelope``'s fields, typed, named and
+    ordered as there, checked and built in C. The read side's hot path: no pydantic model is
+    made for each of the thousands of events a second a projection or a rebuild reads."""
 
     id: UUID
     type: str
@@ -186,25 +216,25 @@ class _Wire(msgspec.Struct, gc=False, kw_only=True):
     data: dict[str, Any]
 
 
-_WIRE = msgspec.json.Decoder(_Wire)
-_FIELD_NAMES = set(Envelope.model_fields)
-_set = object.__setattr__
+_FAST = msgspec.json.Decoder(FastEnvelope)
 
 
-def decode_fast(payload: bytes) -> Envelope:
-    """The same ``Envelope`` as ``decode``, in about a third of the time: the read side's hot path.
+def decode_fast(payload: bytes) -> FastEnvelope:
+    """The fields ``decode`` gives, in about a fifth of the time.
 
-    msgspec checks the types and builds the ids and times in C; the model is then filled in
-    as pydantic's own ``model_construct`` does. Anything msgspec refuses goes through ``decode``,
-    so what is accepted, and the error of what is not, are pydantic's.
+    Anything msgspec refuses goes through ``decode``, so what is accepted, and the error of
+    what is not, are pydantic's.
     """
     try:
-        wire = _WIRE.decode(payload)
+        return _FAST.decode(payload)
     except msgspec.MsgspecError:
-        return decode(payload)
-    envelope = Envelope.__new__(Envelope)
-    _set(envelope, "__dict__", msgspec.structs.asdict(wire))
-    _set(envelope, "__pydantic_fields_set__", _FIELD_NAMES.copy())
-    _set(envelope, "__pydantic_extra__", None)
-    _set(envelope, "__pydantic_private__", None)
-    return envelope
+        return FastEnvelope(**dict(decode(payload)))
+
+
+def replaced(event: Event, **changes: Any) -> Event:
+    """A copy of the event with some fields changed (events are frozen)."""
+    if isinstance(event, FastEnvelope):
+        return msgspec.structs.replace(event, **changes)
+    if isinstance(event, Envelope):
+        return event.model_copy(update=changes)
+    raise TypeError(f"not an envelope: {type(event).__name__}")

@@ -113,10 +113,12 @@ async def _rebuild(platform: Platform, name: str) -> None:
         platform.settings.kafka_bootstrap,
         platform.settings.projection_batch_size,
         topic_prefix=platform.settings.topic_prefix,
+        database_url=platform.settings.database_url,
     )
     print(
         f"rebuilt {report.projection}: {report.events} events "
-        f"({report.applied} applied) in {report.seconds:.2f} s, {report.rate:,.0f} events/s"
+        f"({report.applied} applied) in {report.seconds:.2f} s, {report.rate:,.0f} events/s, "
+        f"{report.processes} process(es)"
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import asyncpg
 import orjson
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import ALBUMS
 from domains.personal_data import FORGOTTEN
 from infra import client_keys
@@ -35,7 +35,7 @@ INSERT = (
 
 
 def _row(activity: str | None, *fields: str) -> Statement:
-    def arguments(e: Envelope) -> tuple[Any, ...]:
+    def arguments(e: Event) -> tuple[Any, ...]:
         name = activity or str(e.data.get("command"))
         details = {f: e.data.get(f) for f in fields}
         return (
@@ -98,7 +98,7 @@ class AlbumActivityProjection(StatementProjection):
     tables: ClassVar[tuple[str, ...]] = ("read.album_activity", GUESTS)
     statements: ClassVar[dict[str, Statement | tuple[Statement, ...]]] = ACTIVITY_STATEMENTS
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         await super().apply(conn, await open_events(conn, events, GUESTS))
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:

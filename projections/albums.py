@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import asyncpg
 import orjson
 
-from broker.envelope import Envelope
+from broker.envelope import Event, replaced
 from broker.topics import ALBUMS, FOLDER_SYNC_PROGRESS
 from domains.album_workflow import (
     APPROVED,
@@ -48,15 +48,15 @@ from projections.base import Statement, StatementProjection
 
 
 async def open_events(
-    conn: asyncpg.Connection, events: Sequence[Envelope], guests_table: str
-) -> list[Envelope]:
+    conn: asyncpg.Connection, events: Sequence[Event], guests_table: str
+) -> list[Event]:
     """The batch with every sealed value opened (or shown forgotten, without its key); each
     guest opened is remembered in ``guests_table`` (album, sealed, name, stand-in)."""
     sealed_albums = {e.aggregate_id for e in events if has_sealed(e.type, e.data, e.actor)}
     if not sealed_albums:
         return list(events)
     keys = await client_keys.keys_in(conn, sealed_albums)
-    opened: list[Envelope] = []
+    opened: list[Event] = []
     guests: dict[tuple[Any, str], tuple[Any, ...]] = {}
     for e in events:
         if e.aggregate_id not in sealed_albums:
@@ -73,7 +73,7 @@ async def open_events(
                 forgotten_guest(sealed),
             )
         update = {"data": open_data(e.type, e.data, key), "actor": open_actor(e.actor, key)}
-        opened.append(e.model_copy(update=update))
+        opened.append(replaced(e, **update))
     if guests:
         await conn.executemany(
             f"INSERT INTO {guests_table} (album_id, guest, name, label) VALUES ($1, $2, $3, $4)"
@@ -96,7 +96,7 @@ def guests_ddl(table: str) -> str:
     """
 
 
-def _forgotten(e: Envelope) -> tuple[Any, ...]:
+def _forgotten(e: Event) -> tuple[Any, ...]:
     return (e.aggregate_id, FORGOTTEN)
 
 
@@ -134,7 +134,7 @@ RECOUNT_PICKS: Statement = (
 )
 
 
-def _photos_added(e: Envelope) -> tuple[Any, ...]:
+def _photos_added(e: Event) -> tuple[Any, ...]:
     photos = e.data["photos"]
     return (
         e.aggregate_id,
@@ -144,7 +144,7 @@ def _photos_added(e: Envelope) -> tuple[Any, ...]:
     )
 
 
-def _rated(e: Envelope) -> tuple[Any, ...]:
+def _rated(e: Event) -> tuple[Any, ...]:
     guest = {"rating": e.data["rating"], "color": e.data["color"]}
     return (e.data["photo_id"], orjson.dumps({e.data["guest"]: guest}).decode(), e.data["color"])
 
@@ -318,7 +318,7 @@ class AlbumsProjection(StatementProjection):
         lambda e: (e.aggregate_id, e.version, e.occurred_at),
     )
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         await super().apply(conn, await open_events(conn, events, "read.album_guests"))
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:

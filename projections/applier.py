@@ -20,14 +20,14 @@ from uuid import UUID
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 
-from broker.envelope import Envelope, decode, decode_fast
+from broker.envelope import Event, decode, decode_fast
 from broker.failure_policy import message_of
 from broker.parking import ParkingLot, held_aggregates
 from projections import positions
 from projections.base import Projection
 
 Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
-Decoded = Mapping[TopicPartition, Sequence[Envelope | None]]
+Decoded = Mapping[TopicPartition, Sequence[Event | None]]
 """Each record's envelope, in the records' order; None where it did not decode ahead."""
 HELD = "held: an earlier event of this aggregate is parked"
 PIPELINE_DEPTH = 3
@@ -46,15 +46,15 @@ DECODE_SLICE = 500
 gets its answer handled (and sends its next statement) while a large batch decodes."""
 
 
-async def decode_records(records: Records) -> dict[TopicPartition, list[Envelope | None]]:
+async def decode_records(records: Records) -> dict[TopicPartition, list[Event | None]]:
     """Every record's envelope, decoded outside any transaction.
 
     A record that does not decode (or has no value) gets None: ``apply_records`` decodes it
     again, and fails there, only if the record is still to be applied.
     """
-    decoded: dict[TopicPartition, list[Envelope | None]] = {}
+    decoded: dict[TopicPartition, list[Event | None]] = {}
     for tp, batch in records.items():
-        envelopes: list[Envelope | None] = []
+        envelopes: list[Event | None] = []
         for start in range(0, len(batch), DECODE_SLICE):
             if start:
                 await asyncio.sleep(0)
@@ -116,7 +116,7 @@ async def apply_records(
             await conn.execute(f"SELECT {ASYNC_COMMIT}")
         keys = [(tp.topic, tp.partition) for tp in records]
         consumed = await positions.lock_offsets(conn, projection.name, keys)
-        fresh: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
+        fresh: list[tuple[ConsumerRecord[bytes, bytes], Event]] = []
         reached: dict[positions.TopicPartitionKey, int] = {}
         for tp, batch in records.items():
             start = consumed[(tp.topic, tp.partition)]
@@ -160,9 +160,9 @@ async def apply_records(
 async def _park_held(
     conn: asyncpg.Connection,
     parking: ParkingLot,
-    fresh: list[tuple[ConsumerRecord[bytes, bytes], Envelope]],
+    fresh: list[tuple[ConsumerRecord[bytes, bytes], Event]],
     held: set[UUID],
-) -> list[tuple[ConsumerRecord[bytes, bytes], Envelope]]:
+) -> list[tuple[ConsumerRecord[bytes, bytes], Event]]:
     """Park the events of aggregates that already have a parked event; the others go on."""
     if not held:
         return fresh
@@ -186,7 +186,7 @@ async def take(queue: asyncio.Queue[T | None], fetcher: asyncio.Task[None]) -> T
 
 
 async def apply_parked(
-    conn: asyncpg.Connection, projection: Projection, events: Sequence[Envelope]
+    conn: asyncpg.Connection, projection: Projection, events: Sequence[Event]
 ) -> int:
     """Apply parked events (in the caller's transaction), skipping versions already applied."""
     new = await positions.keep_unseen(conn, projection.name, events)

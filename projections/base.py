@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 
 
 class Projection(ABC):
@@ -30,14 +30,14 @@ class Projection(ABC):
     async def create_tables(self, conn: asyncpg.Connection) -> None: ...
 
     @abstractmethod
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None: ...
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None: ...
 
     async def drop_tables(self, conn: asyncpg.Connection) -> None:
         for table in self.tables:
             await conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
 
 
-Statement = tuple[str, Callable[[Envelope], Sequence[Any]]]
+Statement = tuple[str, Callable[[Event], Sequence[Any]]]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class StatementProjection(Projection):
     every_event: ClassVar[Statement | None] = None
     """Run after each event's own statements, for events that have some."""
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         for event in events:
             found = self.statements.get(event.type)
             if found is None:

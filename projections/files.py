@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import FOLDERS
 from projections.base import Projection, Staging
 
@@ -52,7 +52,7 @@ FileKey = tuple[UUID, str]
 Row = tuple[Any, ...]
 
 
-def _row(e: Envelope, f: dict[str, Any]) -> Row:
+def _row(e: Event, f: dict[str, Any]) -> Row:
     return (
         e.aggregate_id,
         e.org_id,
@@ -69,7 +69,7 @@ def _row(e: Envelope, f: dict[str, Any]) -> Row:
     )
 
 
-def fold(events: Sequence[Envelope]) -> dict[FileKey, Row | None]:
+def fold(events: Sequence[Event]) -> dict[FileKey, Row | None]:
     """What the batch leaves of each file it names: its row, or None when removed.
 
     A discovery writes every column and a removal deletes the row, so the last one of a file
@@ -91,7 +91,7 @@ class FilesProjection(Projection):
     topics: ClassVar[tuple[str, ...]] = (FOLDERS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.files",)
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         changes = fold(events)
         removed = [key for key, row in changes.items() if row is None]
         if removed:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import ORGS
 from projections.base import SET_BASED_FROM, Staging, Statement, StatementProjection
 
@@ -89,7 +89,7 @@ Row = list[Any]
 
 
 async def _fold(
-    conn: asyncpg.Connection, events: Sequence[Envelope]
+    conn: asyncpg.Connection, events: Sequence[Event]
 ) -> tuple[dict[Member, Row | None], dict[UUID, Row]]:
     """The rows the batch's events leave, each statement's effect replayed in memory on the rows
     as they are (None: deleted); only the rows the batch touches are read."""
@@ -160,7 +160,7 @@ class MembershipsProjection(StatementProjection):
     tables: ClassVar[tuple[str, ...]] = ("read.memberships", "read.invitations")
     statements: ClassVar[dict[str, Statement]] = MEMBERSHIP_STATEMENTS
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         """A statement per event for a few; for many (a rebuild, a burst), the rows are folded
         in memory and written with one delete and two COPY merges."""
         if len(events) < SET_BASED_FROM:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar
 
 import asyncpg
 import orjson
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import ORGS
-from projections.base import Projection, Staging
+from projections.base import Staging
+from projections.folded import FoldedProjection
 
 Row = dict[str, Any]
 
 
-def _created(row: Row | None, event: Envelope) -> Row:
+def _created(row: Row | None, event: Event) -> Row:
     return {
         "org_id": event.aggregate_id,
         "name": event.data["name"],
@@ -25,24 +26,24 @@ def _created(row: Row | None, event: Envelope) -> Row:
     }
 
 
-def _renamed(row: Row | None, event: Envelope) -> Row:
+def _renamed(row: Row | None, event: Event) -> Row:
     assert row is not None, (
         f"OrganizationRenamed before OrganizationCreated for {event.aggregate_id}"
     )
     return {**row, "name": event.data["name"]}
 
 
-def _watermark_set(row: Row | None, event: Envelope) -> Row:
+def _watermark_set(row: Row | None, event: Event) -> Row:
     assert row is not None, f"a watermark before OrganizationCreated for {event.aggregate_id}"
     return {**row, "watermark": orjson.dumps(event.data["watermark"]).decode()}
 
 
-def _watermark_removed(row: Row | None, event: Envelope) -> Row:
+def _watermark_removed(row: Row | None, event: Event) -> Row:
     assert row is not None, f"a watermark before OrganizationCreated for {event.aggregate_id}"
     return {**row, "watermark": None}
 
 
-HANDLERS: dict[str, Callable[[Row | None, Envelope], Row]] = {
+HANDLERS: dict[str, Callable[[Row | None, Event], Row]] = {
     "OrganizationCreated": _created,
     "OrganizationRenamed": _renamed,
     "OrganizationWatermarkSet": _watermark_set,
@@ -73,7 +74,7 @@ MERGE = f"""
 """
 
 
-class OrgsProjection(Projection):
+class OrgsProjection(FoldedProjection[int]):
     name: ClassVar[str] = "orgs"
     topics: ClassVar[tuple[str, ...]] = (ORGS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.orgs",)
@@ -96,11 +97,13 @@ class OrgsProjection(Projection):
             """
         )
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
-        """Fold the batch's events onto the current rows, then write each row once."""
+    def keys(self, event: Event) -> tuple[int]:
         # Keyed by UUID.int: hashing an int is done in C, a UUID's in Python.
+        return (event.aggregate_id.int,)
+
+    async def load(self, conn: asyncpg.Connection, events: Sequence[Event]) -> dict[int, Row]:
         ids = list({e.aggregate_id.int: e.aggregate_id for e in events}.values())
-        rows: dict[int, Row] = {
+        return {
             r["org_id"].int: dict(r)
             for r in await conn.fetch(
                 f"SELECT {', '.join(COLUMNS[:-1])}, watermark::text FROM read.orgs"
@@ -108,6 +111,9 @@ class OrgsProjection(Projection):
                 ids,
             )
         }
+
+    def fold(self, rows: dict[int, Row], events: Sequence[Event]) -> set[int]:
+        changed: set[int] = set()
         for event in events:
             key = event.aggregate_id.int
             handler = HANDLERS.get(event.type)
@@ -120,7 +126,19 @@ class OrgsProjection(Projection):
             row["version"] = event.version
             row.setdefault("watermark", None)
             rows[key] = row
-        if not rows:
+            changed.add(key)
+        return changed
+
+    async def write(
+        self, conn: asyncpg.Connection, rows: Mapping[int, Row | None], *, fresh: bool
+    ) -> None:
+        values = [_ROW(row) for row in rows.values() if row is not None]
+        if not values:
             return
-        await STAGING.load(conn, [_ROW(row) for row in rows.values()])
+        if fresh:
+            await conn.copy_records_to_table(
+                "orgs", records=values, columns=COLUMNS, schema_name="read"
+            )
+            return
+        await STAGING.load(conn, values)
         await conn.execute(MERGE)

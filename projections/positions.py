@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from projections.base import Projection, Staging
 
 SCHEMA_DDL = """
@@ -97,8 +97,8 @@ async def save_offsets(
 
 
 async def keep_unseen(
-    conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
-) -> list[Envelope]:
+    conn: asyncpg.Connection, projection: str, events: Sequence[Event]
+) -> list[Event]:
     """The events this projection has not applied yet, in the order given."""
     ids = list({e.aggregate_id for e in events})
     rows = await conn.fetch(
@@ -135,9 +135,9 @@ Seen = dict[int, int]
 an int is done in C, a ``UUID``'s in Python, and a rebuild looks up every event."""
 
 
-def newer_than(seen: Seen, events: Sequence[Envelope]) -> list[Envelope]:
+def newer_than(seen: Seen, events: Sequence[Event]) -> list[Event]:
     """The events past the versions ``seen`` (which it advances), in the order given."""
-    unseen: list[Envelope] = []
+    unseen: list[Event] = []
     get = seen.get
     for event in events:
         key = event.aggregate_id.int
@@ -158,14 +158,14 @@ _SAVE_OFFSETS = (
 )
 
 
-def _latest(events: Sequence[Envelope]) -> list[tuple[UUID, int]]:
+def _latest(events: Sequence[Event]) -> list[tuple[UUID, int]]:
     return [(e.aggregate_id, e.version) for e in {e.aggregate_id.int: e for e in events}.values()]
 
 
 async def record_progress(
     conn: asyncpg.Connection,
     projection: str,
-    events: Sequence[Envelope],
+    events: Sequence[Event],
     offsets: Mapping[TopicPartitionKey, int],
 ) -> None:
     """``record_versions`` of the events applied, then ``save_offsets``: in one statement for
@@ -191,11 +191,33 @@ async def record_progress(
 
 
 async def record_versions(
-    conn: asyncpg.Connection, projection: str, events: Sequence[Envelope]
+    conn: asyncpg.Connection, projection: str, events: Sequence[Event]
 ) -> None:
     """Store each aggregate's last version applied; ``events`` come in version order per
     aggregate, as ``newer_than`` and ``keep_unseen`` give them."""
     await _record_latest(conn, projection, _latest(events))
+
+
+async def copy_versions(
+    conn: asyncpg.Connection, projection: str, latest: Sequence[tuple[UUID, int]]
+) -> None:
+    """Store the versions of aggregates that have none stored yet (a rebuild's first write of
+    them, after ``forget``): copied straight into the table, with no merge."""
+    if latest:
+        await conn.copy_records_to_table(
+            "projection_versions",
+            records=[(projection, aggregate, version) for aggregate, version in latest],
+            columns=("projection", "aggregate_id", "version"),
+            schema_name="read",
+        )
+
+
+async def record_latest(
+    conn: asyncpg.Connection, projection: str, latest: Sequence[tuple[UUID, int]]
+) -> None:
+    """Store each (aggregate, last version applied), keeping any later one stored."""
+    if latest:
+        await _record_latest(conn, projection, latest)
 
 
 async def _record_latest(

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import RENDITIONS
 from projections.base import Projection, Staging
 
@@ -64,7 +64,7 @@ Row = list[Any]
 """checksum, state, thumbnail width and height, preview width and height, reason, updated_at"""
 
 
-def fold(events: Sequence[Envelope]) -> dict[str, Row]:
+def fold(events: Sequence[Event]) -> dict[str, Row]:
     """One row per checksum that does what the batch's events, applied in order, would do.
 
     A success wins over any failure, before or after it, and its sizes fill in those a later
@@ -107,7 +107,7 @@ class RenditionsProjection(Projection):
     topics: ClassVar[tuple[str, ...]] = (RENDITIONS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.renditions",)
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         rows = fold(events)
         if rows:
             await STAGING.load(conn, rows.values())

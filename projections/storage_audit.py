@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import asyncpg
 import orjson
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import FOLDERS
 from projections.base import SET_BASED_FROM, Staging, Statement, StatementProjection
 
@@ -19,7 +19,7 @@ INSERT = (
 
 
 def _row(action: str, details: dict[str, Any]) -> Statement:
-    def arguments(e: Envelope) -> tuple[Any, ...]:
+    def arguments(e: Event) -> tuple[Any, ...]:
         detail = {k: e.data[v] if isinstance(v, str) else v(e) for k, v in details.items()}
         return (
             e.id,
@@ -84,7 +84,7 @@ class StorageAuditProjection(StatementProjection):
     tables: ClassVar[tuple[str, ...]] = ("read.storage_audit",)
     statements: ClassVar[dict[str, Statement]] = AUDIT_STATEMENTS
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         """Each event is a row of its own: many go in with one COPY merge."""
         if len(events) < SET_BASED_FROM:
             return await super().apply(conn, events)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from broker.topics import USERS
 from projections.base import SET_BASED_FROM, Staging, Statement, StatementProjection
 
@@ -46,7 +46,7 @@ MERGE = f"""
 """
 
 
-async def _fold(conn: asyncpg.Connection, events: Sequence[Envelope]) -> dict[UUID, list[Any]]:
+async def _fold(conn: asyncpg.Connection, events: Sequence[Event]) -> dict[UUID, list[Any]]:
     """Each touched user's row after the batch, the statements replayed in memory."""
     ids = list({e.aggregate_id for e in events if e.type in USER_STATEMENTS})
     rows: dict[UUID, list[Any]] = {
@@ -81,7 +81,7 @@ class UsersProjection(StatementProjection):
     tables: ClassVar[tuple[str, ...]] = ("read.users",)
     statements: ClassVar[dict[str, Statement]] = USER_STATEMENTS
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> None:
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         """A statement per event for a few; for many, one COPY merge of the folded rows."""
         if len(events) < SET_BASED_FROM:
             return await super().apply(conn, events)
