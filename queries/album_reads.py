@@ -196,7 +196,7 @@ def album_read_endpoints(
     async def list_albums(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
         query = read_query(request, AlbumQuery)
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.VIEW)
         after = BY_CREATION.arguments(query.cursor)
         like = f"%{query.q.lower()}%" if query.q else None

@@ -74,7 +74,7 @@ def provider_endpoints(
 
     async def configure(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         kind = _kind(request)
         body = await read_body(request, ProviderFields, max_body)
@@ -95,7 +95,7 @@ def provider_endpoints(
 
     async def remove(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         kind = _kind(request)
         result = await commands.remove(org_id, kind, principal.user_id, expected_version(request))
@@ -103,7 +103,7 @@ def provider_endpoints(
 
     async def list_providers(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.MANAGE_PROVIDERS)
         async with pool.acquire() as conn:
             rows = await conn.fetch(

@@ -100,7 +100,7 @@ def storage_endpoints(
 
     async def register(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.MANAGE_STORAGE)
         body = await read_body(request, RegisterFolder, max_body)
         await check_location(body.provider, body.location)
@@ -121,7 +121,7 @@ def storage_endpoints(
     async def list_folders(request: Request) -> Response:
         org_id = path_uuid(request, "org_id")
         query = read_query(request, PageQuery)
-        principal = await callers.principal(request)
+        principal = await callers.principal(request, studio=org_id)
         principal.require(org_id, Action.VIEW)
         after = FOLDERS_IN_ORDER.arguments(query.cursor)
         async with pool.acquire() as conn:
