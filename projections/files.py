@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -11,7 +11,8 @@ import asyncpg
 
 from broker.envelope import Event
 from broker.topics import FOLDERS
-from projections.base import Projection, Staging
+from projections.base import Staging
+from projections.folded import FoldedProjection
 
 
 def _when(value: Any) -> datetime | None:
@@ -86,19 +87,44 @@ def fold(events: Sequence[Event]) -> dict[FileKey, Row | None]:
     return changes
 
 
-class FilesProjection(Projection):
+class FilesProjection(FoldedProjection[FileKey]):
+    """A file's row is whatever its last discovery says: folding needs no stored row."""
+
     name: ClassVar[str] = "files"
     topics: ClassVar[tuple[str, ...]] = (FOLDERS.topic,)
     tables: ClassVar[tuple[str, ...]] = ("read.files",)
+    fold_rows: ClassVar[int] = 50_000  # wide rows: a rebuild holds fewer of them
 
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+    def keys(self, event: Event) -> list[FileKey]:
+        if event.type == "FolderFilesDiscovered":
+            return [(event.aggregate_id, f["file_id"]) for f in event.data["files"]]
+        if event.type == "FolderFilesRemoved":
+            return [(event.aggregate_id, file_id) for file_id in event.data["file_ids"]]
+        return []
+
+    async def load(self, conn: asyncpg.Connection, events: Sequence[Event]) -> dict[FileKey, Row]:
+        return {}
+
+    def fold(self, rows: dict[FileKey, Row | None], events: Sequence[Event]) -> set[FileKey]:
         changes = fold(events)
-        removed = [key for key, row in changes.items() if row is None]
+        rows.update(changes)
+        return set(changes)
+
+    async def write(
+        self, conn: asyncpg.Connection, rows: Mapping[FileKey, Row | None], *, fresh: bool
+    ) -> None:
+        kept = [row for row in rows.values() if row is not None]
+        if fresh:  # nothing of these is stored: removed ones need no delete, the rest no merge
+            if kept:
+                await conn.copy_records_to_table(
+                    "files", records=kept, columns=[c for c, _ in COLUMNS], schema_name="read"
+                )
+            return
+        removed = [key for key, row in rows.items() if row is None]
         if removed:
             await conn.execute(REMOVE, [k[0] for k in removed], [k[1] for k in removed])
-        rows = [row for row in changes.values() if row is not None]
-        if rows:
-            await STAGING.load(conn, rows)
+        if kept:
+            await STAGING.load(conn, kept)
             await conn.execute(MERGE)
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:

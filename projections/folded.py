@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import asyncpg
 
@@ -25,6 +25,9 @@ Row = Any
 
 class FoldedProjection(Projection, Generic[K]):
     """A read table of rows keyed by ``K``, each folded from the events that name its key."""
+
+    fold_rows: ClassVar[int] = 200_000
+    """Rows a rebuild holds in memory before it writes them: its memory bound."""
 
     @abstractmethod
     def keys(self, event: Event) -> Iterable[K]:

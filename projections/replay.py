@@ -8,7 +8,7 @@ Fetching and decoding overlap writing: one task reads Kafka and decodes each bat
 small bounded queue, while the batches before it are written:
 
 - a ``FoldedProjection`` folds batch after batch in memory and writes its rows when it holds
-  ``FOLD_ROWS`` of them and at the end: rows new to the table are copied straight in, so a
+  ``fold_rows`` of them and at the end: rows new to the table are copied straight in, so a
   row is written once instead of once per batch and never merged;
 - any other projection applies each batch in one transaction, by the code live workers run,
   with two writers on their own partitions: PostgreSQL writes one batch while Python prepares
@@ -42,8 +42,6 @@ from projections.folded import FoldedProjection
 Fetched = tuple[Records, Decoded]
 WRITERS = 2
 """Transactions in flight at once for a projection applied batch by batch."""
-FOLD_ROWS = 200_000
-"""Rows a folded replay holds in memory before it writes them: its memory bound."""
 
 Progress = Callable[[int, int], None]
 """Called with (events, applied) after each batch; a replay's events add up to its total."""
@@ -130,7 +128,7 @@ async def replay_share(
             while (item := await queue.get()) is not None:
                 batch, decoded = item
                 new = await folding.add(pool, batch, decoded)
-                if folding.held >= FOLD_ROWS:
+                if folding.held >= projection.fold_rows:
                     await folding.write(pool)
                 _counted(count, _size(batch), new, on_batch)
             await folding.write(pool)
@@ -193,7 +191,7 @@ class _Folding:
 
     async def write(self, pool: asyncpg.Pool) -> None:
         """Store the rows changed, the versions reached and the offsets, in one transaction;
-        then forget the rows, so memory holds at most ``FOLD_ROWS`` of them."""
+        then forget the rows, so memory holds at most about ``fold_rows`` of them."""
         if not self.reached:
             return
         fresh = {k: self.rows[k] for k in self.changed if k not in self.stored}

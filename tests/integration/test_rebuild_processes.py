@@ -1,7 +1,7 @@
 """A rebuild shared among processes, holding few rows in memory, ends with the live tables.
 
 The orgs projection folds in memory (``projections.folded``): its rebuild writes rows only when
-it holds ``FOLD_ROWS`` of them, loading back the ones it folds onto again. Forcing a tiny bound
+it holds ``fold_rows`` of them, loading back the ones it folds onto again. Forcing a tiny bound
 makes every path run: rows copied in fresh, rows loaded and merged again, versions copied in
 and merged, and the offsets of every partition stored for the live workers that come after.
 """
@@ -9,16 +9,19 @@ and merged, and the offsets of every partition stored for the live workers that 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from broker.admin import partitions_of
-from broker.topics import ORGS
+from broker.envelope import event_id
+from broker.topics import FOLDERS, ORGS
 from infra.bootstrap import Platform
-from projections import replay
+from projections.files import FilesProjection
 from projections.orgs import OrgsProjection
 from projections.rebuild import rebuild, shares
 from projections.replay_process import ReplayFailed
@@ -48,7 +51,7 @@ async def test_two_processes_holding_few_rows_rebuild_every_org(
 ) -> None:
     history = await create_and_rename(platform.apps["orgs"], orgs=300, renames=2)
     await publish_everything(platform)
-    monkeypatch.setattr(replay, "FOLD_ROWS", 40)  # the child is forked: it sees it too
+    monkeypatch.setattr(OrgsProjection, "fold_rows", 40)  # the child is forked: it sees it too
 
     report = await rebuild(
         OrgsProjection(),
@@ -83,6 +86,78 @@ async def test_two_processes_holding_few_rows_rebuild_every_org(
     assert {r["partition"]: r["next_offset"] for r in stored} == {
         p: end for p, end in ends.items() if end
     }
+
+
+def _folder_event(folder: UUID, org: UUID, version: int, type_: str, **data: Any) -> bytes:
+    return orjson.dumps(
+        {
+            "id": event_id(folder, version),
+            "type": type_,
+            "stream": "folders",
+            "aggregate_id": folder,
+            "version": version,
+            "org_id": org,
+            "occurred_at": f"2026-01-01T00:00:0{version}Z",
+            "schema": 1,
+            "actor": "test",
+            "data": data,
+        }
+    )
+
+
+def _file(file_id: str, name: str) -> dict[str, Any]:
+    return {
+        "file_id": file_id,
+        "name": name,
+        "path": "/",
+        "mime_type": "image/jpeg",
+        "size": 1,
+        "width": None,
+        "height": None,
+        "taken_at": None,
+        "checksum": f"sum-{name}",
+        "modified_at": "2026-01-01T00:00:00Z",
+    }
+
+
+async def test_files_removed_and_found_again_across_writes_rebuild_to_the_last_word(
+    world: World, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, org = uuid4(), uuid4()
+    history = [
+        ("FolderFilesDiscovered", {"files": [_file(f, f"{f}1") for f in ("a", "b", "c")]}),
+        ("FolderFilesRemoved", {"file_ids": ["b"]}),
+        ("FolderFilesDiscovered", {"files": [_file("b", "b2")]}),
+        ("FolderFilesRemoved", {"file_ids": ["c"]}),
+        ("FolderFilesDiscovered", {"files": [_file("d", "d1")]}),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for version, (type_, data) in enumerate(history, 1):
+            await producer.send_and_wait(
+                world.topic(FOLDERS.topic),
+                _folder_event(folder, org, version, type_, **data),
+                key=str(folder).encode(),
+            )
+    finally:
+        await producer.stop()
+    monkeypatch.setattr(FilesProjection, "fold_rows", 1)  # a write after every batch
+
+    report = await rebuild(
+        FilesProjection(),
+        platform.pool,
+        world.settings.kafka_bootstrap,
+        1,
+        topic_prefix=world.settings.topic_prefix,
+        progress=False,
+        database_url=world.settings.database_url,
+        processes=2,
+    )
+
+    assert report.applied == len(history)
+    files = await fetch(world, "SELECT file_id, name FROM read.files ORDER BY file_id")
+    assert [(r["file_id"], r["name"]) for r in files] == [("a", "a1"), ("b", "b2"), ("d", "d1")]
 
 
 async def test_a_child_that_fails_fails_the_rebuild_with_its_error(
