@@ -124,8 +124,7 @@ class FilesProjection(FoldedProjection[FileKey]):
         if removed:
             await conn.execute(REMOVE, [k[0] for k in removed], [k[1] for k in removed])
         if kept:
-            await STAGING.load(conn, kept)
-            await conn.execute(MERGE)
+            await STAGING.merge(conn, kept, MERGE)
 
     async def create_tables(self, conn: asyncpg.Connection) -> None:
         await conn.execute(

@@ -140,5 +140,4 @@ class OrgsProjection(FoldedProjection[int]):
                 "orgs", records=values, columns=COLUMNS, schema_name="read"
             )
             return
-        await STAGING.load(conn, values)
-        await conn.execute(MERGE)
+        await STAGING.merge(conn, values, MERGE)

@@ -34,6 +34,7 @@ from projections.applier import (
     Decoded,
     Records,
     apply_records,
+    batch_transaction,
     decode_records,
 )
 from projections.base import Projection
@@ -198,8 +199,7 @@ class _Folding:
         again = {k: self.rows[k] for k in self.changed if k in self.stored}
         new_versions = [v for k, v in self.versions.items() if k not in self.versioned]
         old_versions = [v for k, v in self.versions.items() if k in self.versioned]
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"SELECT {ASYNC_COMMIT}")
+        async with pool.acquire() as conn, batch_transaction(conn, f"SELECT {ASYNC_COMMIT}"):
             await self.projection.write(conn, fresh, fresh=True)
             await self.projection.write(conn, again, fresh=False)
             await positions.copy_versions(conn, self.projection.name, new_versions)

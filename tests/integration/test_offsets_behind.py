@@ -6,6 +6,7 @@ last commits; a worker that lived through it would otherwise go on past the lost
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -83,3 +84,26 @@ async def test_a_batch_past_the_stored_offsets_is_refused_and_nothing_moves(
     assert await stored(pool) == 7
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM read.orgs") == 7
+
+
+async def test_a_batch_that_fails_leaves_nothing_locked_nor_half_written(
+    pool: asyncpg.Pool,
+) -> None:
+    """Its BEGIN travels with the lock statement (``batch_transaction``): a failure rolls back
+    the offsets' row locks too, or the next batch would wait on them for ever."""
+    projection = OrgsProjection()
+    tp = TopicPartition(TOPIC, 0)
+    log = [created(offset) for offset in range(3)]
+    assert await apply_records(pool, projection, {tp: log[:1]}) == 1
+    unknown = orjson.loads(created(1).value or b"")
+    renamed = orjson.dumps({**unknown, "type": "OrganizationRenamed", "version": 2})
+    bad = ConsumerRecord(TOPIC, 0, 2, 0, 0, b"k", renamed, None, 16, len(renamed), [])
+    with pytest.raises(AssertionError, match="OrganizationRenamed before OrganizationCreated"):
+        await apply_records(pool, projection, {tp: [log[1], bad]})
+    assert await stored(pool) == 1
+    async with pool.acquire() as conn:
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval("SELECT count(*) FROM read.orgs") == 1
+    async with asyncio.timeout(10):  # the failed batch's locks are gone
+        assert await apply_records(pool, projection, {tp: log[1:2]}) == 1
+    assert await stored(pool) == 2
