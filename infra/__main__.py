@@ -321,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         uvloop.run(go())
     except (KeyboardInterrupt, asyncio.CancelledError):
+        if args.role in ONE_SHOT_ROLES:  # stopped before its end: not a success
+            print(
+                f"{args.role}: stopped before it finished. {UNFINISHED[args.role]}", file=sys.stderr
+            )
+            return 130
         return 0  # stopped by SIGTERM or SIGINT, after every role shut down
     except Exception as error:
         if args.role not in ONE_SHOT_ROLES:
@@ -333,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 ONE_SHOT_ROLES = frozenset({"rebuild", "parked", "audit"})
+UNFINISHED = {
+    "rebuild": "The projection's tables hold only part of its events until a rebuild runs to "
+    "the end: run it again.",
+    "parked": "Messages replayed before the stop stay replayed; the others stay parked.",
+    "audit": "Its output is incomplete: run it again.",
+}
 
 
 SHUTDOWN_SECONDS = 15.0

@@ -88,8 +88,8 @@ async def batch_transaction(conn: asyncpg.Connection, opening: str) -> AsyncIter
     about as much CPU as the work: asyncpg's ``transaction()`` sends ``BEGIN`` alone. A failure
     rolls back; if even that fails, the pool rolls back when the connection comes back to it.
     """
-    await conn.execute(f"BEGIN; {opening}")
     try:
+        await conn.execute(f"BEGIN; {opening}")
         yield
     except BaseException:
         if not conn.is_closed():

@@ -27,7 +27,8 @@ class FoldedProjection(Projection, Generic[K]):
     """A read table of rows keyed by ``K``, each folded from the events that name its key."""
 
     fold_rows: ClassVar[int] = 200_000
-    """Rows a rebuild holds in memory before it writes them: its memory bound."""
+    """Rows a rebuild holds in memory before it writes them. Checked after each fetched batch
+    (whose rows and offsets are written together), so one batch's rows may come on top."""
 
     @abstractmethod
     def keys(self, event: Event) -> Iterable[K]:

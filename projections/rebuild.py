@@ -96,7 +96,7 @@ async def rebuild(
             )
         finally:
             for child in children:
-                child.stop()
+                await child.stop()
     return RebuildReport(
         projection.name,
         count.events,
@@ -140,12 +140,26 @@ async def _replay_with_bar(
 
         ticker = asyncio.create_task(tick())
         try:
-            await replay_share(
-                projection, pool, bootstrap, partitions, batch_size, own_total.append, on_batch
-            )
-            counts = [own, *[await child.finished() for child in children]]
+            # A share that fails stops the others at once (the TaskGroup cancels them, and
+            # ``rebuild`` stops the children), raising the first failure as itself.
+            async with asyncio.TaskGroup() as replays:
+                replays.create_task(
+                    replay_share(
+                        projection,
+                        pool,
+                        bootstrap,
+                        partitions,
+                        batch_size,
+                        own_total.append,
+                        on_batch,
+                    )
+                )
+                finishing = [replays.create_task(child.finished()) for child in children]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
+        counts = [own, *(task.result() for task in finishing)]
         show()
     return ReplayCount(sum(c.events for c in counts), sum(c.applied for c in counts))

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -30,6 +32,10 @@ from projections.base import Projection
 from projections.replay import ReplayCount, replay_share
 
 _FORK = multiprocessing.get_context("fork")
+STOP_SECONDS = 5.0
+"""How long a child asked to stop gets before it is killed."""
+ERROR_CHARS = 2_000
+"""A child's error is cut to this, so it always fits the pipe while nobody reads it yet."""
 TOTAL, EVENTS, APPLIED = range(3)
 UNKNOWN = -1
 
@@ -58,14 +64,20 @@ class ChildReplay:
         """Wait for the child; its counts, or ``ReplayFailed`` with its error."""
         await asyncio.to_thread(self.process.join)
         if self.process.exitcode != 0:
-            error = self.errors.recv() if self.errors.poll() else None
+            error = None
+            with suppress(EOFError, OSError):  # killed: it said nothing
+                error = self.errors.recv() if self.errors.poll() else None
             raise ReplayFailed(error or f"a replay process ended with {self.process.exitcode}")
         return self.count
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """End the child if it still runs: asked first, then killed."""
         if self.process.is_alive():
             self.process.terminate()
-        self.process.join()
+            await asyncio.to_thread(self.process.join, STOP_SECONDS)
+            if self.process.is_alive():
+                self.process.kill()
+        await asyncio.to_thread(self.process.join)
 
 
 def start_child(
@@ -100,10 +112,15 @@ def _main(
     counts: Any,
     report: Connection,
 ) -> None:
+    # The parent's event loop caught these signals for itself; in here they must end the
+    # child (SIGTERM) or stop its replay (SIGINT), as in any process.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         uvloop.run(_replay(projection, database_url, bootstrap, partitions, batch_size, counts))
     except BaseException as error:
-        report.send(f"{type(error).__name__}: {error}")
+        report.send(f"{type(error).__name__}: {error}"[:ERROR_CHARS])
         raise SystemExit(1) from error
 
 

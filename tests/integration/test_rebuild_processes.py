@@ -8,6 +8,9 @@ and merged, and the offsets of every partition stored for the live workers that 
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,7 +27,7 @@ from infra.bootstrap import Platform
 from projections.files import FilesProjection
 from projections.orgs import OrgsProjection
 from projections.rebuild import rebuild, shares
-from projections.replay_process import ReplayFailed
+from projections.replay_process import STOP_SECONDS, ChildReplay, ReplayFailed, start_child
 from tests.support.relaying import publish_everything
 from tests.support.world import World
 from tests.support.writes import create_and_rename, final_version
@@ -193,3 +196,44 @@ async def _end_offsets(world: World, topic: str) -> dict[int, int]:
         return {tp.partition: end for tp, end in (await consumer.end_offsets(partitions)).items()}
     finally:
         await consumer.stop()
+
+
+async def test_a_child_asked_to_stop_stops_and_one_killed_says_so(
+    world: World, platform: Platform
+) -> None:
+    """The child must not keep the parent's signal handlers (they belong to its event loop):
+    a rebuild stopped by SIGTERM or Ctrl-C stops its children too."""
+    await create_and_rename(platform.apps["orgs"], orgs=1000, renames=1)
+    await publish_everything(platform)
+    partitions = await partitions_of(world.settings.kafka_bootstrap, [world.topic(ORGS.topic)])
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # as python -m infra does
+        loop.add_signal_handler(signum, lambda: None)
+
+    async def start() -> ChildReplay:
+        child = start_child(
+            OrgsProjection(),
+            world.settings.database_url,
+            world.settings.kafka_bootstrap,
+            partitions,
+            1,  # a record per batch: it runs long enough to be stopped
+        )
+        while child.count.events == 0:
+            assert child.process.is_alive(), "the child ended before replaying anything"
+            await asyncio.sleep(0.01)
+        return child
+
+    try:
+        asked = await start()
+        started = time.monotonic()
+        await asked.stop()
+        assert asked.process.exitcode == -signal.SIGTERM
+        assert time.monotonic() - started < STOP_SECONDS  # it ended when asked, not killed
+
+        killed = await start()
+        killed.process.kill()
+        with pytest.raises(ReplayFailed, match="ended with -9"):
+            await killed.finished()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
