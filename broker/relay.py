@@ -68,6 +68,16 @@ BUILDER_BACKLOG = 2
 (which, while the builder is the slower, would otherwise wait for it)."""
 YIELD_EVERY = 250
 """Messages handed to the producer between two turns of the event loop for everything else."""
+GATHER_SECONDS = 0.01
+"""After waking from idle, how long the commits of the next moment get to join the read.
+
+At a light load each command's commit woke the relay for a read, a build, a send and a stored
+position of its own, and each projection for a batch of its own: at 100 commands/s, 1.3 ms of
+the relay's CPU and 2.5 ms of the projections' a command, against 0.9 and 1.6 with 20 ms of
+gathering. With 10 ms, ``make bench freshness`` at 100 commands/s went from p99 171 ms to
+120 ms (polling) and from 168 ms to 81 ms (token), at 20/s from 34 ms to 55 ms (polling). Under
+load the relay never idles, so it never waits; at a light load it adds up to this much to
+how soon a write is read."""
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -335,6 +345,7 @@ class Relay:
             if reached == position:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self._idle_poll)
+                    await asyncio.sleep(GATHER_SECONDS)
                 if listener.is_closed():  # killed or restarted: no wake-ups, no lock
                     raise ConnectionResetError(f"{source.name}: the LISTEN session ended")
                 continue
