@@ -23,6 +23,7 @@ def _created(row: Row | None, event: Event) -> Row:
         "name": event.data["name"],
         "created_by": event.actor,
         "created_at": event.occurred_at,
+        "watermark": None,
     }
 
 
@@ -124,7 +125,6 @@ class OrgsProjection(FoldedProjection[int]):
                 continue
             row["updated_at"] = event.occurred_at
             row["version"] = event.version
-            row.setdefault("watermark", None)
             rows[key] = row
             changed.add(key)
         return changed

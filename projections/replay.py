@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
@@ -171,13 +171,26 @@ class _Folding:
         events: list[Event] = []
         for tp, records in batch.items():
             ahead = decoded.get(tp)
-            for i, record in enumerate(records):
-                if record.value:
-                    envelope = ahead[i] if ahead is not None else None
-                    events.append(envelope if envelope is not None else decode(record.value))
+            if ahead is not None and None not in ahead:  # the usual case: all decoded ahead
+                events.extend(cast(Sequence[Event], ahead))
+            else:
+                for i, record in enumerate(records):
+                    if record.value:
+                        envelope = ahead[i] if ahead is not None else None
+                        events.append(envelope if envelope is not None else decode(record.value))
             if records:
                 self.reached[(tp.topic, tp.partition)] = records[-1].offset + 1
-        new = positions.newer_than(self.seen, events)
+        # newer_than's work, and each aggregate's version to store, in one pass
+        new: list[Event] = []
+        seen, versions = self.seen, self.versions
+        get = seen.get
+        for event in events:
+            aggregate = event.aggregate_id
+            key, version = aggregate.int, event.version
+            if version > get(key, 0):
+                seen[key] = version
+                versions[key] = (aggregate, version)
+                new.append(event)
         if self.stored:  # rows written and dropped from memory: load those folded onto again
             keys, stored, rows = self.projection.keys, self.stored, self.rows
             again = [e for e in new if any(k in stored and k not in rows for k in keys(e))]
@@ -186,8 +199,6 @@ class _Folding:
                     for key, row in (await self.projection.load(conn, again)).items():
                         self.rows.setdefault(key, row)
         self.changed |= self.projection.fold(self.rows, new)
-        for event in new:
-            self.versions[event.aggregate_id.int] = (event.aggregate_id, event.version)
         return len(new)
 
     async def write(self, pool: asyncpg.Pool) -> None:
