@@ -28,6 +28,14 @@ class Stalled(Exception):
     """The watchdog found the worker behind and not moving."""
 
 
+class StartAgain(Exception):
+    """A worker asks to be started again from its stored state: no fault, worth one line.
+
+    A projection whose stored offsets fell behind its batch (after a PostgreSQL crash, or a
+    rebuild stopped before its end) is one (``projections.applier.OffsetsBehind``).
+    """
+
+
 @dataclass
 class WorkerState:
     """What the worker's heartbeat reports about its supervision."""
@@ -86,7 +94,7 @@ async def supervise(
         state.last_failure = f"{type(error).__name__}: {error}"
         if is_outage(error):
             outage.down(error)
-        elif isinstance(error, Stalled):
+        elif isinstance(error, Stalled | StartAgain):
             log.warning("%s: %s; recreating it", name, error)
         else:
             log.error("%s failed; restarting it", name, exc_info=error)

@@ -24,6 +24,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from broker.envelope import Event, decode, decode_fast
 from broker.failure_policy import message_of
 from broker.parking import ParkingLot, held_aggregates
+from infra.supervisor import StartAgain
 from projections import positions
 from projections.base import Projection
 
@@ -99,7 +100,7 @@ async def batch_transaction(conn: asyncpg.Connection, opening: str) -> AsyncIter
     await conn.execute("COMMIT")
 
 
-class OffsetsBehind(Exception):
+class OffsetsBehind(StartAgain):
     """The stored offsets are behind the batch: events between them were never applied.
 
     A PostgreSQL crash lost the last commits (see ``ASYNC_COMMIT``), or another process of the

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import pytest
 
 from broker.failure_policy import Backoff, MessagePolicy
 from broker.parking import Message, ParkingLot
-from infra.supervisor import Watchdog, WorkerState, supervise
+from infra.supervisor import StartAgain, Watchdog, WorkerState, supervise
 
 FAST = Backoff(base=0.001, ceiling=0.002)
 MESSAGE = Message("t", 0, 7, b"k", b"v")
@@ -128,3 +129,25 @@ async def test_the_watchdog_recreates_a_stalled_worker_only_while_dependencies_a
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_worker_asking_to_start_again_gets_one_warning_line_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs: list[int] = []
+
+    async def behind() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise StartAgain("stored at offset 3, the batch starts at 5")
+        await asyncio.sleep(3600)
+
+    state = WorkerState()
+    with caplog.at_level(logging.WARNING, logger="infra.supervisor"):
+        task = asyncio.create_task(supervise("unit", behind, state, backoff=FAST))
+        await asyncio.wait_for(_until(lambda: len(runs) == 2), timeout=5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    [record] = [r for r in caplog.records if r.name == "infra.supervisor"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "stored at offset 3" in record.getMessage()
