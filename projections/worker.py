@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -42,6 +43,8 @@ from projections.base import Projection
 
 log = logging.getLogger(__name__)
 
+IDLE_CHECK_SECONDS = 5.0
+"""How often an idle worker checks that the stored offsets still hold what it applied."""
 GATHER_SECONDS = 0.005
 """A read table is what users wait for after a write: at most a few ms gathering a fetch."""
 
@@ -140,11 +143,15 @@ class ProjectionWorker:
         self, consumer: AIOKafkaConsumer, queue: asyncio.Queue[tuple[Records, Decoded] | None]
     ) -> None:
         """Read and decode batches ahead of the writer, until cancelled."""
+        checked = time.monotonic()
         while True:
             records = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
             if not records:
                 if self.lag() == 0 and queue.empty():
                     self.progress.moved()  # idle, not stuck
+                    if time.monotonic() - checked > IDLE_CHECK_SECONDS:
+                        await self._check_stored(consumer)
+                        checked = time.monotonic()
                 continue
             await queue.put((records, await decode_records(records)))
             await after_thin_batch(sum(map(len, records.values())), GATHER_SECONDS)
@@ -195,6 +202,24 @@ class ProjectionWorker:
                     await self._move_past(tp, record.offset)
                 if behind:
                     raise behind[0]
+
+    async def _check_stored(self, consumer: AIOKafkaConsumer) -> None:
+        """``OffsetsBehind`` if the stored offsets fell behind what this worker applied.
+
+        A rebuild stopped before its end, or a PostgreSQL crash that took back the last
+        commits, leaves rows missing; a busy worker finds out with its next batch, an idle one
+        only here. Either way it starts again from the stored offsets.
+        """
+        async with self._pool.acquire() as conn:
+            stored = await positions.load_offsets(conn, self.projection.name)
+        for tp in consumer.assignment():
+            applied = self._consumed.get(tp, 0)
+            at = stored.get((tp.topic, tp.partition), 0)
+            if at < applied:
+                raise OffsetsBehind(
+                    f"projection {self.projection.name}: {tp.topic}[{tp.partition}] is stored at "
+                    f"offset {at}, this worker applied up to {applied}"
+                )
 
     async def _move_past(self, tp: TopicPartition, offset: int) -> None:
         """After parking a record, store the offset past it, unless a later batch did already."""

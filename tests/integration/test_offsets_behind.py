@@ -14,11 +14,15 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 import pytest
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from broker.topics import ORGS
+from infra.bootstrap import Platform
 from projections import positions
+from projections import worker as worker_module
 from projections.applier import OffsetsBehind, apply_records
 from projections.orgs import OrgsProjection
+from projections.worker import ProjectionWorker
 from tests.support.world import World
 
 TOPIC = "organization.org"
@@ -107,3 +111,44 @@ async def test_a_batch_that_fails_leaves_nothing_locked_nor_half_written(
     async with asyncio.timeout(10):  # the failed batch's locks are gone
         assert await apply_records(pool, projection, {tp: log[1:2]}) == 1
     assert await stored(pool) == 2
+
+
+async def test_an_idle_worker_whose_stored_offsets_were_taken_back_starts_again(
+    world: World, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild stopped before its end (or a PostgreSQL crash) took back what an idle worker
+    applied: with no new event to trip on, it still finds out, and starts again from there."""
+    monkeypatch.setattr(worker_module, "IDLE_CHECK_SECONDS", 0.2)
+    producer = AIOKafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for offset in range(3):
+            record = created(offset)
+            await producer.send_and_wait(
+                world.topic(ORGS.topic), record.value, key=record.key, partition=0
+            )
+    finally:
+        await producer.stop()
+    worker = ProjectionWorker(
+        OrgsProjection(),
+        platform.pool,
+        world.settings.kafka_bootstrap,
+        batch_size=100,
+        policy=await platform.message_policy("projector:orgs"),
+        namespace=world.settings.namespace,
+        topic_prefix=world.settings.topic_prefix,
+    )
+    running = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(30):
+            while worker.applied < 3:
+                await asyncio.sleep(0.05)
+        async with platform.pool.acquire() as conn:  # what a stopped rebuild leaves
+            await conn.execute("DELETE FROM read.projection_offsets WHERE projection = 'orgs'")
+            await conn.execute("TRUNCATE read.orgs")
+        with pytest.raises(OffsetsBehind, match="stored at offset 0, this worker applied up to 3"):
+            async with asyncio.timeout(10):
+                await running
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
