@@ -8,6 +8,11 @@ process replays one share, and a forked child each other share (``projections.re
 so a rebuild uses every core. An aggregate's key picks the same partition number on each of
 the projection's topics, and shares go by partition number, so every aggregate's events are
 replayed by one process, in order.
+
+A share that fails stops the others, and the rebuild raises its error. A rebuild stopped or
+failed before its end leaves the tables with part of the events and the offsets of what they
+hold: live workers then start again from those offsets (``ProjectionWorker``), and running the
+rebuild again finishes the job.
 """
 
 from __future__ import annotations
@@ -115,7 +120,7 @@ async def _replay_with_bar(
     children: list[ChildReplay],
     progress: bool,
 ) -> ReplayCount:
-    """This process's share, then the children's; one bar for all of them."""
+    """This process's share beside the children's, one bar for all of them; the counts of all."""
     own = ReplayCount()
     own_total: list[int] = []
     with tqdm(
