@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 
 from broker.consumers import Progress, after_thin_batch
 from broker.consumers import lag as consumer_lag
-from broker.envelope import Envelope, decode
+from broker.envelope import Event, decode_fast
 from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import ORGS
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 GATHER_SECONDS = 0.1
 """Mail can leave a tenth of a second later; the Sender then fetches and commits in batches."""
 
-Handler = Callable[[Envelope], Awaitable[None]]
+Handler = Callable[[Event], Awaitable[None]]
 
 
 def group_id(namespace: str) -> str:
@@ -113,7 +113,7 @@ class SenderConsumer:
         for record in batch:
 
             async def handle(value: bytes | None = record.value) -> None:
-                await self._handle(decode(value or b""))
+                await self._handle(decode_fast(value or b""))
 
             await self._policy.handle(message_of(record), handle)
             self.handled += 1

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
 
-from broker.envelope import Envelope
+from broker.envelope import Envelope, Event
 from commands.sender import ALBUM_DIGEST
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 DIGEST_NAMESPACE = UUID("9d1c0f3a-52e4-4b7b-8a3c-5e2f1c7d9b40")
 AlbumsWithComments = Callable[[datetime, datetime], Awaitable[list[tuple[UUID, UUID]]]]
 """(album id, studio id) of the albums with client comments in [start, end)."""
-Handle = Callable[[Envelope], Awaitable[None]]
+Handle = Callable[[Event], Awaitable[None]]
 
 
 def closed_period(now: datetime, period: timedelta) -> tuple[datetime, datetime]:

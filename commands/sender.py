@@ -46,7 +46,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from broker.envelope import Envelope
+from broker.envelope import Event
 from commands.album_access import share_token
 from commands.client_keys import ClientKeys
 from commands.group_commit import Batch, GroupCommitter
@@ -222,14 +222,14 @@ class SenderService:
         self._now = now
         self._rng = rng or random.Random()
         self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._composers: dict[str, Callable[[Envelope], Awaitable[Message | None]]] = {
+        self._composers: dict[str, Callable[[Event], Awaitable[Message | None]]] = {
             INVITATION_SENT: self._invitation,
             **dict.fromkeys(ALBUM_MAILS, self._album_step),
             LEGACY_ALBUM_STEP: self._album_step,
             ALBUM_DIGEST: self._album_digest,
         }
 
-    async def handle(self, envelope: Envelope) -> None:
+    async def handle(self, envelope: Event) -> None:
         """Deliver what the event calls for, once; return when it is sent or given up."""
         compose = self._composers.get(envelope.type)
         message = await compose(envelope) if compose is not None else None
@@ -242,7 +242,7 @@ class SenderService:
 
     # Composing -------------------------------------------------------------------------------
 
-    async def _invitation(self, envelope: Envelope) -> Message | None:
+    async def _invitation(self, envelope: Event) -> Message | None:
         data = envelope.data
         expires_at = datetime.fromisoformat(str(data["expires_at"]))
         if expires_at <= self._now():
@@ -268,7 +268,7 @@ class SenderService:
             raise ValueError("the invitation subject must not contain its link")
         return Message("invitation", recipient, rendered, secrets)
 
-    async def _album_step(self, envelope: Envelope) -> Message | None:
+    async def _album_step(self, envelope: Event) -> Message | None:
         """The photographer hears of a submitted selection or a request for changes; the client
         of a delivery, with the album's link. Picks and ratings send nothing."""
         kind = ALBUM_MAILS.get(envelope.type)
@@ -321,7 +321,7 @@ class SenderService:
             recorded_subject=key.seal(clean_subject(rendered.subject)),
         )
 
-    async def _album_digest(self, envelope: Envelope) -> Message | None:
+    async def _album_digest(self, envelope: Event) -> Message | None:
         """One mail per album and period listing the client's comments, not one per click."""
         if self._album_info is None or self._album_comments is None:
             return None
@@ -352,7 +352,7 @@ class SenderService:
 
     # Delivering ------------------------------------------------------------------------------
 
-    async def _deliver(self, delivery_id: UUID, envelope: Envelope, message: Message) -> None:
+    async def _deliver(self, delivery_id: UUID, envelope: Event, message: Message) -> None:
         progress = await self._open(delivery_id, envelope, message)
         mail = OutgoingMail(
             message_id=f"<{delivery_id}@{self._mail_domain}>",
@@ -390,7 +390,7 @@ class SenderService:
 
         return await self._change(delivery_id, sent)
 
-    async def _open(self, delivery_id: UUID, envelope: Envelope, message: Message) -> Progress:
+    async def _open(self, delivery_id: UUID, envelope: Event, message: Message) -> Progress:
         """The delivery for this event and recipient, queued now if it is new."""
         seen: list[Progress] = []
 
@@ -428,7 +428,7 @@ class SenderService:
             await asyncio.sleep(min(seconds, self._retry.max_delay))
 
 
-def _queued(message: Message, envelope: Envelope) -> Delivery:
+def _queued(message: Message, envelope: Event) -> Delivery:
     """The new delivery of ``message``: checked by ``Delivery.queue`` when it records the
     address and subject themselves; built directly when it records them sealed (the address was
     normalised and the subject cleaned before they were sealed)."""
