@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.consumers import Progress
 from broker.consumers import lag as consumer_lag
-from broker.envelope import decode
+from broker.envelope import decode_fast
 from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import FOLDERS
 
@@ -85,7 +85,7 @@ class RenderWorker:
             await consumer.stop()
 
     async def _react(self, payload: bytes) -> None:
-        envelope = decode(payload)
+        envelope = decode_fast(payload)
         if envelope.type != "FolderFilesDiscovered" or envelope.org_id is None:
             return
         await self._render_files(envelope.aggregate_id, envelope.org_id, envelope.data["files"])

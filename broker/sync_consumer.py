@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 
 from broker.consumers import Progress
-from broker.envelope import decode
+from broker.envelope import decode_fast
 from broker.failure_policy import MessagePolicy, message_of
 from broker.topics import FOLDERS, FULL_SYNC_STORAGE
 from infra.pg_sessions import session_lock
@@ -117,7 +117,7 @@ class SyncWorker:
             await consumer.stop()
 
     async def _react(self, topic: str, payload: bytes) -> None:
-        envelope = decode(payload)
+        envelope = decode_fast(payload)
         if envelope.type == "FolderSyncStarted":
             self.schedule(envelope.aggregate_id)
         elif topic.endswith(FULL_SYNC_STORAGE) and envelope.type == "FullSyncStorage":
