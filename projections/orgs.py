@@ -103,7 +103,14 @@ class OrgsProjection(FoldedProjection[int]):
         return (event.aggregate_id.int,)
 
     async def load(self, conn: asyncpg.Connection, events: Sequence[Event]) -> dict[int, Row]:
-        ids = list({e.aggregate_id.int: e.aggregate_id for e in events}.values())
+        first: dict[int, Event] = {}
+        for event in events:
+            first.setdefault(event.aggregate_id.int, event)
+        # An org whose first event here is its very first (version 1) has no row yet: a batch
+        # of new studios, the usual one, needs no read.
+        ids = [e.aggregate_id for e in first.values() if e.version > 1]
+        if not ids:
+            return {}
         return {
             r["org_id"].int: dict(r)
             for r in await conn.fetch(
