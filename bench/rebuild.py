@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 
 from bench.cpu import CpuMeter
 from bench.events import record_orgs, relay_to_end
@@ -25,6 +24,7 @@ from commands.organizations import OrganizationApplication
 from infra.eventstore import open_application
 from projections.orgs import OrgsProjection
 from projections.rebuild import RebuildReport, rebuild
+from projections.replay import replay_consumer
 from tests.support.world import World
 
 NAME = "rebuild"
@@ -50,18 +50,11 @@ async def raw_read(bootstrap: str, topic: str, decode_too: bool = False) -> tupl
     """Every record from the beginning to the current end; optionally decoded as envelopes
     (with ``decode_fast``, as the rebuild does).
 
-    The clock includes starting the consumer and asking for the partitions and end offsets,
-    as the rebuild's own clock does. Like the rebuild, it starts from "earliest" rather than
-    calling seek_to_beginning, which races with aiokafka's fetcher right after assign().
+    It is the rebuild's own consumer (``replay_consumer``), and the clock includes starting it
+    and asking for the partitions and end offsets, as the rebuild's own clock does.
     """
     started = time.perf_counter()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-    )
+    consumer = replay_consumer(bootstrap)
     await consumer.start()
     try:
         partitions = await partitions_of(bootstrap, [topic])

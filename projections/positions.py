@@ -158,8 +158,17 @@ _SAVE_OFFSETS = (
 )
 
 
+Latest = dict[int, tuple[UUID, int]]
+"""Each aggregate's (id, last version), keyed by the id's ``UUID.int`` as in ``Seen``."""
+
+
+def latest_versions(events: Sequence[Event]) -> Latest:
+    """The last version of each aggregate among ``events`` (in version order per aggregate)."""
+    return {e.aggregate_id.int: (e.aggregate_id, e.version) for e in events}
+
+
 def _latest(events: Sequence[Event]) -> list[tuple[UUID, int]]:
-    return [(e.aggregate_id, e.version) for e in {e.aggregate_id.int: e for e in events}.values()]
+    return list(latest_versions(events).values())
 
 
 async def record_progress(
@@ -172,8 +181,7 @@ async def record_progress(
     a live worker's small batch (a round trip fewer per batch), in two for a large one."""
     latest = _latest(events)
     if not latest or len(latest) >= COPY_FROM:
-        if latest:
-            await _record_latest(conn, projection, latest)
+        await record_latest(conn, projection, latest)
         await save_offsets(conn, projection, offsets)
         return
     keys = list(offsets)
@@ -195,7 +203,7 @@ async def record_versions(
 ) -> None:
     """Store each aggregate's last version applied; ``events`` come in version order per
     aggregate, as ``newer_than`` and ``keep_unseen`` give them."""
-    await _record_latest(conn, projection, _latest(events))
+    await record_latest(conn, projection, _latest(events))
 
 
 async def copy_versions(
@@ -216,13 +224,8 @@ async def record_latest(
     conn: asyncpg.Connection, projection: str, latest: Sequence[tuple[UUID, int]]
 ) -> None:
     """Store each (aggregate, last version applied), keeping any later one stored."""
-    if latest:
-        await _record_latest(conn, projection, latest)
-
-
-async def _record_latest(
-    conn: asyncpg.Connection, projection: str, latest: Sequence[tuple[UUID, int]]
-) -> None:
+    if not latest:
+        return
     merge = _VERSIONS_MERGE
     if len(latest) >= COPY_FROM:
         await VERSIONS_STAGING.load(conn, latest)

@@ -21,7 +21,6 @@ import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
-from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -54,6 +53,19 @@ class ReplayCount:
     applied: int = 0
 
 
+def replay_consumer(bootstrap: str) -> AIOKafkaConsumer:
+    """A consumer in no group, for partitions it is assigned, read from their first offset in
+    large fetches. ("earliest" rather than an explicit seek_to_beginning, which right after
+    assign() races with aiokafka's fetcher and can skip everything.)"""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+
+
 async def replay_share(
     projection: Projection,
     pool: asyncpg.Pool,
@@ -64,15 +76,7 @@ async def replay_share(
     on_batch: Progress,
 ) -> ReplayCount:
     """Replay these partitions up to the end offsets they have now."""
-    # No group and "earliest": an assigned partition starts at its first offset. (An explicit
-    # seek_to_beginning right after assign() races with aiokafka's fetcher and can skip all.)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-    )
+    consumer = replay_consumer(bootstrap)
     await consumer.start()
     try:
         if not partitions:
@@ -157,7 +161,7 @@ class _Folding:
     changed: set[Hashable] = field(default_factory=set)
     stored: set[Hashable] = field(default_factory=set)
     """Keys whose rows an earlier write stored: folding onto them needs them loaded."""
-    versions: dict[int, tuple[UUID, int]] = field(default_factory=dict)
+    versions: positions.Latest = field(default_factory=dict)
     versioned: set[int] = field(default_factory=set)
     """Aggregates whose version an earlier write stored."""
     reached: dict[positions.TopicPartitionKey, int] = field(default_factory=dict)
@@ -180,17 +184,8 @@ class _Folding:
                         events.append(envelope if envelope is not None else decode(record.value))
             if records:
                 self.reached[(tp.topic, tp.partition)] = records[-1].offset + 1
-        # newer_than's work, and each aggregate's version to store, in one pass
-        new: list[Event] = []
-        seen, versions = self.seen, self.versions
-        get = seen.get
-        for event in events:
-            aggregate = event.aggregate_id
-            key, version = aggregate.int, event.version
-            if version > get(key, 0):
-                seen[key] = version
-                versions[key] = (aggregate, version)
-                new.append(event)
+        new = positions.newer_than(self.seen, events)
+        self.versions.update(positions.latest_versions(new))
         if self.stored:  # rows written and dropped from memory: load those folded onto again
             keys, stored, rows = self.projection.keys, self.stored, self.rows
             again = [e for e in new if any(k in stored and k not in rows for k in keys(e))]

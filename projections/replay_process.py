@@ -17,9 +17,10 @@ import asyncio
 import multiprocessing
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -92,9 +93,13 @@ def start_child(
     # What the parent has buffered must not be written a second time by the child's exit.
     sys.stdout.flush()
     sys.stderr.flush()
+    # Forked, not pickled: the child runs this very call, with the projection already built.
+    replay = partial(
+        _replay, projection, database_url, bootstrap, list(partitions), batch_size, counts
+    )
     process = _FORK.Process(
         target=_main,
-        args=(projection, database_url, bootstrap, list(partitions), batch_size, counts, report),
+        args=(replay, report),
         name=f"replay {projection.name}",
         daemon=True,  # ends with the rebuild that started it
     )
@@ -103,22 +108,14 @@ def start_child(
     return ChildReplay(process, counts, errors)
 
 
-def _main(
-    projection: Projection,
-    database_url: str,
-    bootstrap: str,
-    partitions: list[TopicPartition],
-    batch_size: int,
-    counts: Any,
-    report: Connection,
-) -> None:
+def _main(replay: Callable[[], Coroutine[Any, Any, None]], report: Connection) -> None:
     # The parent's event loop caught these signals for itself; in here they must end the
     # child (SIGTERM) or stop its replay (SIGINT), as in any process.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        uvloop.run(_replay(projection, database_url, bootstrap, partitions, batch_size, counts))
+        uvloop.run(replay())
     except BaseException as error:
         report.send(f"{type(error).__name__}: {error}"[:ERROR_CHARS])
         raise SystemExit(1) from error

@@ -12,22 +12,22 @@ import asyncio
 import signal
 import time
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import asyncpg
-import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from broker.admin import partitions_of
-from broker.envelope import event_id
 from broker.topics import FOLDERS, ORGS
 from infra.bootstrap import Platform
+from projections.base import Projection
 from projections.files import FilesProjection
 from projections.orgs import OrgsProjection
-from projections.rebuild import rebuild, shares
+from projections.rebuild import RebuildReport, rebuild, shares
 from projections.replay_process import STOP_SECONDS, ChildReplay, ReplayFailed, start_child
+from tests.support.events import a_file, event
 from tests.support.relaying import publish_everything
 from tests.support.world import World
 from tests.support.writes import create_and_rename, final_version
@@ -39,6 +39,21 @@ async def fetch(world: World, sql: str) -> list[dict[str, Any]]:
         return [dict(r) for r in await conn.fetch(sql)]
     finally:
         await conn.close()
+
+
+async def in_two_processes(
+    world: World, platform: Platform, projection: Projection, batch_size: int
+) -> RebuildReport:
+    return await rebuild(
+        projection,
+        platform.pool,
+        world.settings.kafka_bootstrap,
+        batch_size,
+        topic_prefix=world.settings.topic_prefix,
+        progress=False,
+        database_url=world.settings.database_url,
+        processes=2,
+    )
 
 
 def test_shares_go_by_partition_number_so_an_aggregate_stays_in_one_process() -> None:
@@ -56,16 +71,7 @@ async def test_two_processes_holding_few_rows_rebuild_every_org(
     await publish_everything(platform)
     monkeypatch.setattr(OrgsProjection, "fold_rows", 40)  # the child is forked: it sees it too
 
-    report = await rebuild(
-        OrgsProjection(),
-        platform.pool,
-        world.settings.kafka_bootstrap,
-        50,
-        topic_prefix=world.settings.topic_prefix,
-        progress=False,
-        database_url=world.settings.database_url,
-        processes=2,
-    )
+    report = await in_two_processes(world, platform, OrgsProjection(), 50)
 
     assert report.processes == 2
     assert report.events == report.applied == sum(final_version(n) for n in history.values())
@@ -91,48 +97,16 @@ async def test_two_processes_holding_few_rows_rebuild_every_org(
     }
 
 
-def _folder_event(folder: UUID, org: UUID, version: int, type_: str, **data: Any) -> bytes:
-    return orjson.dumps(
-        {
-            "id": event_id(folder, version),
-            "type": type_,
-            "stream": "folders",
-            "aggregate_id": folder,
-            "version": version,
-            "org_id": org,
-            "occurred_at": f"2026-01-01T00:00:0{version}Z",
-            "schema": 1,
-            "actor": "test",
-            "data": data,
-        }
-    )
-
-
-def _file(file_id: str, name: str) -> dict[str, Any]:
-    return {
-        "file_id": file_id,
-        "name": name,
-        "path": "/",
-        "mime_type": "image/jpeg",
-        "size": 1,
-        "width": None,
-        "height": None,
-        "taken_at": None,
-        "checksum": f"sum-{name}",
-        "modified_at": "2026-01-01T00:00:00Z",
-    }
-
-
 async def test_files_removed_and_found_again_across_writes_rebuild_to_the_last_word(
     world: World, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder, org = uuid4(), uuid4()
+    folder = uuid4()
     history = [
-        ("FolderFilesDiscovered", {"files": [_file(f, f"{f}1") for f in ("a", "b", "c")]}),
+        ("FolderFilesDiscovered", {"files": [a_file(f, f"{f}1") for f in ("a", "b", "c")]}),
         ("FolderFilesRemoved", {"file_ids": ["b"]}),
-        ("FolderFilesDiscovered", {"files": [_file("b", "b2")]}),
+        ("FolderFilesDiscovered", {"files": [a_file("b", "b2")]}),
         ("FolderFilesRemoved", {"file_ids": ["c"]}),
-        ("FolderFilesDiscovered", {"files": [_file("d", "d1")]}),
+        ("FolderFilesDiscovered", {"files": [a_file("d", "d1")]}),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap)
     await producer.start()
@@ -140,23 +114,14 @@ async def test_files_removed_and_found_again_across_writes_rebuild_to_the_last_w
         for version, (type_, data) in enumerate(history, 1):
             await producer.send_and_wait(
                 world.topic(FOLDERS.topic),
-                _folder_event(folder, org, version, type_, **data),
+                event(folder, version, type_, data).model_dump_json(by_alias=True).encode(),
                 key=str(folder).encode(),
             )
     finally:
         await producer.stop()
     monkeypatch.setattr(FilesProjection, "fold_rows", 1)  # a write after every batch
 
-    report = await rebuild(
-        FilesProjection(),
-        platform.pool,
-        world.settings.kafka_bootstrap,
-        1,
-        topic_prefix=world.settings.topic_prefix,
-        progress=False,
-        database_url=world.settings.database_url,
-        processes=2,
-    )
+    report = await in_two_processes(world, platform, FilesProjection(), 1)
 
     assert report.applied == len(history)
     files = await fetch(world, "SELECT file_id, name FROM read.files ORDER BY file_id")
@@ -176,16 +141,7 @@ async def test_a_child_that_fails_fails_the_rebuild_with_its_error(
         await producer.stop()
 
     with pytest.raises(ReplayFailed, match="ValidationError"):
-        await rebuild(
-            OrgsProjection(),
-            platform.pool,
-            world.settings.kafka_bootstrap,
-            50,
-            topic_prefix=world.settings.topic_prefix,
-            progress=False,
-            database_url=world.settings.database_url,
-            processes=2,
-        )
+        await in_two_processes(world, platform, OrgsProjection(), 50)
 
 
 async def _end_offsets(world: World, topic: str) -> dict[int, int]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -19,47 +19,14 @@ from projections.registry import all_projections
 from projections.renditions import RenditionsProjection
 from projections.storage_audit import StorageAuditProjection
 from projections.users import UsersProjection
+from tests.support.events import START, a_file, event
 from tests.support.world import World, new_world
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 async def world(stack: None) -> AsyncIterator[World]:
     async with new_world() as w:
         yield w
-
-
-def event(
-    aggregate: UUID, version: int, type_: str, data: dict[str, Any], actor: str | None = None
-) -> Envelope:
-    return Envelope(
-        id=uuid4(),
-        type=type_,
-        stream="folders",
-        aggregate_id=aggregate,
-        version=version,
-        org_id=UUID(int=1),
-        occurred_at=START + timedelta(seconds=version),
-        schema=1,
-        actor=actor,
-        data=data,
-    )
-
-
-def a_file(file_id: str, name: str) -> dict[str, Any]:
-    return {
-        "file_id": file_id,
-        "name": name,
-        "path": "/",
-        "mime_type": "image/jpeg",
-        "size": 10,
-        "width": None,
-        "height": 2,
-        "taken_at": None,
-        "checksum": f"sum-{name}",
-        "modified_at": START.isoformat(),
-    }
 
 
 async def rows_after(
