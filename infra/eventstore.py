@@ -7,6 +7,8 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresAggregateRecorder
+from psycopg import sql
 
 from infra.settings import Settings
 
@@ -37,7 +39,7 @@ def open_application(
         conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
         try:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            return cls(
+            app = cls(
                 env={
                     "PERSISTENCE_MODULE": "eventsourcing.postgres",
                     **settings.postgres_parts(),
@@ -58,6 +60,25 @@ def open_application(
             )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
+    for store in (app.recorder, app.snapshots.recorder if app.snapshots else None):
+        if isinstance(store, PostgresAggregateRecorder):
+            insert_in_binary(store)
+    return app
+
+
+def insert_in_binary(recorder: PostgresAggregateRecorder) -> None:
+    """Send the recorder's array of stored events in PostgreSQL's binary format.
+
+    The library's ``%s`` lets psycopg pick the text format for a list of composite rows, which
+    escapes every field of every event with regular expressions: about a twelfth of an API
+    process's CPU under load, and seven times the binary dump's cost (``%b``).
+    """
+    recorder.insert_events_statement = sql.Composed(
+        [
+            sql.SQL(part.as_string().replace("%s", "%b")) if isinstance(part, sql.SQL) else part
+            for part in recorder.insert_events_statement
+        ]
+    )
 
 
 def events_table(app: Application[UUID]) -> str:

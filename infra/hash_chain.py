@@ -39,20 +39,53 @@ RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
                   || convert_to(coalesce(topic, ''), 'UTF8') || '\x00'::bytea
                   || coalesce(state, ''::bytea))
 $$;
-CREATE OR REPLACE FUNCTION audit.chain_event() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One call per INSERT statement, not per row: a command batch inserts tens of events in one
+-- statement, and a row trigger's own INSERT per event cost PostgreSQL more than the events.
+-- A row whose predecessor came in the same statement links to the hash just computed.
+CREATE OR REPLACE FUNCTION audit.chain_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     source text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
+    event record;
     prev bytea;
+    link bytea;
+    last_id uuid;
+    last_version bigint;
+    ids uuid[] := '{}';
+    versions bigint[] := '{}';
+    prevs bytea[] := '{}';
+    hashes bytea[] := '{}';
 BEGIN
-    SELECT c.hash INTO prev FROM audit.chain c
-     WHERE c.events_table = source AND c.originator_id = NEW.originator_id
-       AND c.originator_version = NEW.originator_version - 1;
+    FOR event IN
+        SELECT n.originator_id, n.originator_version, n.topic, n.state, c.hash AS before
+          FROM new_events n
+          LEFT JOIN audit.chain c ON c.events_table = source
+               AND c.originator_id = n.originator_id
+               AND c.originator_version = n.originator_version - 1
+         ORDER BY n.originator_id, n.originator_version
+    LOOP
+        IF event.originator_id = last_id AND event.originator_version = last_version + 1 THEN
+            prev := link;
+        ELSE
+            prev := event.before;
+        END IF;
+        link := audit.link(prev, event.originator_id, event.originator_version, event.topic,
+                           event.state);
+        ids := array_append(ids, event.originator_id);
+        versions := array_append(versions, event.originator_version);
+        prevs := array_append(prevs, prev);
+        hashes := array_append(hashes, link);
+        last_id := event.originator_id;
+        last_version := event.originator_version;
+    END LOOP;
     INSERT INTO audit.chain (events_table, originator_id, originator_version, prev_hash, hash)
-    VALUES (source, NEW.originator_id, NEW.originator_version, prev,
-            audit.link(prev, NEW.originator_id, NEW.originator_version, NEW.topic, NEW.state));
-    RETURN NEW;
+    SELECT source, u.* FROM unnest(ids, versions, prevs, hashes) AS u;
+    RETURN NULL;
 END $$;
 """
+
+STATEMENT_TRIGGER = "chain_events"
+ROW_TRIGGER = "chain_event"
+"""The per-row trigger of earlier releases; ``install`` replaces it."""
 
 # Events recorded before the chain existed are linked once, in order, when it is installed.
 BACKFILL = """
@@ -80,23 +113,35 @@ END $$;
 
 
 async def install(conn: asyncpg.Connection, events_tables: Iterable[str]) -> None:
-    """The chain's table, function and a trigger on each events table (``schema.table``)."""
+    """The chain's table, function and a trigger on each events table (``schema.table``).
+
+    A table linked by the earlier per-row trigger (``chain_event``) keeps its chain and is
+    switched to the per-statement one; a table never linked is backfilled first.
+    """
     await conn.execute(CHAIN_DDL)
     for table in events_tables:
         schema, _, name = table.partition(".")
-        exists = await conn.fetchval(
-            "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE t.tgname = 'chain_event' AND n.nspname = $1 AND c.relname = $2",
-            schema,
-            name,
-        )
-        if not exists:
-            await conn.execute(BACKFILL.format(table=table))
-            await conn.execute(
-                f'CREATE TRIGGER chain_event AFTER INSERT ON "{schema}"."{name}" '
-                "FOR EACH ROW EXECUTE FUNCTION audit.chain_event()"
+        triggers = {
+            r["tgname"]
+            for r in await conn.fetch(
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = $1 AND c.relname = $2",
+                schema,
+                name,
             )
+        }
+        if STATEMENT_TRIGGER in triggers:
+            continue
+        if ROW_TRIGGER in triggers:
+            await conn.execute(f'DROP TRIGGER {ROW_TRIGGER} ON "{schema}"."{name}"')
+        else:
+            await conn.execute(BACKFILL.format(table=table))
+        await conn.execute(
+            f'CREATE TRIGGER {STATEMENT_TRIGGER} AFTER INSERT ON "{schema}"."{name}" '
+            "REFERENCING NEW TABLE AS new_events "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit.chain_events()"
+        )
 
 
 def link_of(
