@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from uuid import UUID
 
 import asyncpg
 
@@ -110,10 +111,13 @@ class StatementProjection(Projection):
     """
 
     statements: ClassVar[Mapping[str, Statement | tuple[Statement, ...]]]
-    every_event: ClassVar[Statement | None] = None
-    """Run after each event's own statements, for events that have some."""
+    each_aggregate: ClassVar[Statement | None] = None
+    """Run once per aggregate and batch, with its last event that has statements of its own
+    (it sets what the last event leaves, such as the row's version: a pick batch of 100 on
+    one album runs it once, not 100 times)."""
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+        last: dict[UUID, Event] = {}
         for event in events:
             found = self.statements.get(event.type)
             if found is None:
@@ -121,6 +125,8 @@ class StatementProjection(Projection):
             steps = (found,) if isinstance(found[0], str) else found
             for sql, arguments in steps:
                 await conn.execute(sql, *arguments(event))
-            if self.every_event is not None:
-                sql, arguments = self.every_event
+            last[event.aggregate_id] = event
+        if self.each_aggregate is not None:
+            sql, arguments = self.each_aggregate
+            for event in last.values():
                 await conn.execute(sql, *arguments(event))
