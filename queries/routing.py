@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, request_response
+from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import Receive, Scope, Send
 
 from queries.auth import unauthenticated
+from queries.route_table import RouteTable
 
 Handler = Callable[[Request], Awaitable[Response]]
 JsonSchema = dict[str, Any]
@@ -129,8 +130,8 @@ def _signed_in_first(handler: Handler) -> Handler:
     return signed_in
 
 
-def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
-    """One route per path, in the order the paths were first declared."""
+def routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
+    """One route per path, in the order the paths were first declared, in one table."""
     by_path: dict[str, list[Endpoint]] = {}
     for e in endpoints:
         by_path.setdefault(e.path, []).append(e)
@@ -145,7 +146,7 @@ def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
         raise ValueError(f"one path spelled with different parameter names: {shapes}")
     # Starlette takes a callable object (not a function) for an ASGI app that accepts every
     # method, so the path route does the method dispatch itself.
-    return [Route(path, _PathRoute(group)) for path, group in by_path.items()]
+    return [RouteTable([Route(path, _PathRoute(group)) for path, group in by_path.items()])]
 
 
 # The document ----------------------------------------------------------------------------------
