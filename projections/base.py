@@ -118,15 +118,33 @@ class StatementProjection(Projection):
 
     async def apply(self, conn: asyncpg.Connection, events: Sequence[Event]) -> None:
         last: dict[UUID, Event] = {}
+        run: list[Event] = []
         for event in events:
-            found = self.statements.get(event.type)
-            if found is None:
+            if event.type not in self.statements:
                 continue
-            steps = (found,) if isinstance(found[0], str) else found
-            for sql, arguments in steps:
-                await conn.execute(sql, *arguments(event))
+            if run and run[0].type != event.type:
+                await self._apply_run(conn, run)
+                run = []
+            run.append(event)
             last[event.aggregate_id] = event
-        if self.each_aggregate is not None:
+        if run:
+            await self._apply_run(conn, run)
+        if self.each_aggregate is not None and last:
             sql, arguments = self.each_aggregate
-            for event in last.values():
+            await conn.executemany(sql, [arguments(event) for event in last.values()])
+
+    async def _apply_run(self, conn: asyncpg.Connection, run: list[Event]) -> None:
+        """Consecutive events of one type: a type with one statement sends the whole run in
+        one ``executemany`` (one round trip, and a fraction of asyncpg's cost per call: a batch
+        of picks had spent half the projection process's CPU in ``execute``)."""
+        found = self.statements[run[0].type]
+        if isinstance(found[0], str):
+            sql, arguments = found
+            if len(run) > 1:
+                await conn.executemany(sql, [arguments(event) for event in run])
+            else:
+                await conn.execute(sql, *arguments(run[0]))
+            return
+        for event in run:  # several statements: each event's in order, as they were written
+            for sql, arguments in found:
                 await conn.execute(sql, *arguments(event))
