@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -49,6 +49,15 @@ class Written:
     version: int
 
 
+def mutated(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Each event applied to the aggregate in turn: the library's ``project_aggregate``
+    without its per-event ``isinstance`` against a runtime-checkable Protocol, which cost a
+    fifth of fast-forwarding an album that the other API process had just written."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class Batch:
     """The aggregates one batch of commands has loaded or created, by id."""
 
@@ -61,7 +70,7 @@ class Batch:
         aggregate = self._aggregates.get(aggregate_id)
         if aggregate is None:
             try:
-                aggregate = self._app.repository.get(aggregate_id)
+                aggregate = self._app.repository.get(aggregate_id, projector_func=mutated)
             except AggregateNotFoundError:
                 raise NotFound(cls.__name__, aggregate_id) from None
             if not isinstance(aggregate, cls):
