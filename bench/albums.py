@@ -147,14 +147,27 @@ async def run(world: World, quick: bool) -> list[Figure]:
         lat: list[float] = []
         refused = 0
         statuses: Counter[int] = Counter()
-        # The API process's first pick loads the album (cold): timed on its own, so that the
-        # clients' figures are the steady state a client meets after it.
+        # Each API process's first pick loads the album (cold). Every connection sends one
+        # pick at once, so that each process (the kernel deals connections out among them) has
+        # loaded it before the clients' figures start: those are the steady state a client
+        # meets after it. The slowest of these first picks is the cold figure.
         sent = time.perf_counter()
-        first = await conns[0].request(
-            "POST", f"/api/share/{token}/photos/{ids[-1]}/select", headers=[("X-Guest", "first")]
+        firsts = await asyncio.gather(
+            *(
+                conn.request(
+                    "POST",
+                    f"/api/share/{token}/photos/{ids[-1 - n]}/select",
+                    headers=[("X-Guest", "first")],
+                )
+                for n, conn in enumerate(conns)
+            )
         )
         first_ms = (time.perf_counter() - sent) * 1000
-        say(f"  the API's first pick (loads the album cold): {first_ms:.0f} ms, {first.status}")
+        first = Counter(answer.status for answer in firsts)
+        say(
+            f"  the API processes' first picks, one per connection (each process loads the"
+            f" album cold): {first_ms:.0f} ms, {dict(first)}"
+        )
 
         async def client(n: int, conn: HttpConnection, end: float) -> None:
             nonlocal refused
@@ -198,10 +211,10 @@ async def run(world: World, quick: bool) -> list[Figure]:
             "picks/s",
             "bare command path, sequential",
             base_rate,
-            detail=f"p99 {latencies.p99_ms:.0f} ms after the API's first pick ({first_ms:.0f} ms,"
-            f" cold); refused {refused}; photos in {sync.seconds:.1f} s; cold load "
-            f"{load.seconds * 1000:.0f} ms; the whole platform running, snapshots at versions "
-            f"{snapshots}",
+            detail=f"p99 {latencies.p99_ms:.0f} ms after the API processes' first picks"
+            f" ({first_ms:.0f} ms, cold); refused {refused}; photos in {sync.seconds:.1f} s;"
+            f" cold load {load.seconds * 1000:.0f} ms; the whole platform running, snapshots at"
+            f" versions {snapshots}",
         ),
         memory_figure(NAME, "100 clients picking", cpu.platform_rss_peak, at_rest),
         Figure(
