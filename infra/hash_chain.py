@@ -116,7 +116,9 @@ async def install(conn: asyncpg.Connection, events_tables: Iterable[str]) -> Non
     """The chain's table, function and a trigger on each events table (``schema.table``).
 
     A table linked by the earlier per-row trigger (``chain_event``) keeps its chain and is
-    switched to the per-statement one; a table never linked is backfilled first.
+    switched to the per-statement one; a table never linked is backfilled first. (Going back
+    to a release before the switch means ``DROP TRIGGER chain_events`` on each events table
+    first: that release would add its row trigger beside it.)
     """
     await conn.execute(CHAIN_DDL)
     for table in events_tables:
@@ -131,11 +133,14 @@ async def install(conn: asyncpg.Connection, events_tables: Iterable[str]) -> Non
                 name,
             )
         }
+        if ROW_TRIGGER in triggers:
+            # Also beside the statement trigger, where a process of an earlier release put it
+            # back (it knew only its own trigger): both would link each event, and the second
+            # link's key would refuse every insert.
+            await conn.execute(f'DROP TRIGGER {ROW_TRIGGER} ON "{schema}"."{name}"')
         if STATEMENT_TRIGGER in triggers:
             continue
-        if ROW_TRIGGER in triggers:
-            await conn.execute(f'DROP TRIGGER {ROW_TRIGGER} ON "{schema}"."{name}"')
-        else:
+        if ROW_TRIGGER not in triggers:
             await conn.execute(BACKFILL.format(table=table))
         await conn.execute(
             f'CREATE TRIGGER {STATEMENT_TRIGGER} AFTER INSERT ON "{schema}"."{name}" '

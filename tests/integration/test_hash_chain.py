@@ -110,3 +110,21 @@ async def test_events_recorded_before_the_chain_are_linked_when_it_is_installed(
     await insert(conn, (stream, 3))
 
     assert await hash_chain.links(conn, TABLE, stream) == expected_chain(stream, 3)
+
+
+async def test_a_row_trigger_put_back_beside_the_statement_trigger_is_dropped(
+    conn: asyncpg.Connection,
+) -> None:
+    """A process of an earlier release, started after the switch, adds its row trigger again."""
+    await hash_chain.install(conn, [TABLE])
+    await conn.execute(ROW_TRIGGER_OF_EARLIER_RELEASES)
+
+    await hash_chain.install(conn, [TABLE])
+    stream = uuid4()
+    await insert(conn, (stream, 1), (stream, 2))
+
+    triggers = await conn.fetch(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'chain_test.events'::regclass"
+    )
+    assert [t["tgname"] for t in triggers] == [hash_chain.STATEMENT_TRIGGER]
+    assert await hash_chain.links(conn, TABLE, stream) == expected_chain(stream, 2)
