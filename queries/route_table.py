@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from starlette._utils import get_route_path
+from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
@@ -31,10 +33,8 @@ def literal_head(path: str) -> Head:
 
 
 def request_head(scope: Scope) -> Head:
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
+    # The path as starlette's routes see it (``root_path`` cut at a segment boundary only).
+    path = get_route_path(scope)
     return tuple(path.split("/", DEPTH + 1)[1 : DEPTH + 1])
 
 
@@ -72,7 +72,7 @@ class RouteTable(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await scope["route"].handle(scope, receive, send)
 
-    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         for route in self.routes:
             try:
                 return route.url_path_for(name, **path_params)

@@ -69,3 +69,16 @@ def test_only_the_leading_plain_words_of_a_template_index_it() -> None:
     assert literal_head("/api/{anything}/me") == ("api",)
     assert literal_head("/{page}") == ()
     assert literal_head("/") == ("",)
+
+
+def test_a_root_path_is_cut_only_where_starlette_cuts_it() -> None:
+    routes = [Route(t, app) for t in ["/apiary/x/y", "/api/orgs"]]
+    table = RouteTable(routes)
+    for path in ("/apiary/x/y", "/api/api/orgs", "/api"):
+        scope = {"type": "http", "path": path, "root_path": "/api", "method": "GET"}
+        expected = next(
+            (r.path for r in routes if r.matches(scope)[0] is Match.FULL),
+            None,
+        )
+        match, child = table.matches(scope)
+        assert (child["route"].path if match is Match.FULL else None) == expected
