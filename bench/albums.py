@@ -62,7 +62,8 @@ ALBUM_KEYS = "SELECT name, photo_id FROM read.album_photos WHERE album_id = $1"
 LINK_KEY = b"bench-link-key-bench-link-key-32"
 GOAL_P99_MS = 50.0
 PACE_SECONDS = 1.0
-"""A guest's pace on a phone: the capacity plan assumes a pick every 2 s (docs/scaling.md)."""
+"""A guest tapping through on a phone: twice the pace the capacity plan assumes (a pick every
+2 s, docs/scaling.md)."""
 
 
 async def run(world: World, quick: bool) -> list[Figure]:
@@ -151,8 +152,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         random.Random(3).shuffle(ids)
         conns = [await HttpConnection.open(host, port) for _ in range(100)]
         lat: list[float] = []
-        refused = 0
-        statuses: Counter[int] = Counter()
+        statuses: Counter[int] = Counter()  # the closed loop's refusals, by status
         # Each API process's first pick loads the album (cold). Every connection sends one
         # pick at once, so that each process (the kernel deals connections out among them) has
         # loaded it before the clients' figures start: those are the steady state a client
@@ -174,47 +174,67 @@ async def run(world: World, quick: bool) -> list[Figure]:
             f"  the API processes' first picks, one per connection (each process loads the"
             f" album cold): {first_ms:.0f} ms, {dict(first)}"
         )
+        if set(first) != {200}:
+            raise RuntimeError(f"the first picks were refused: {dict(first)}")
 
         unpicked = [iter(ids[n::100]) for n in range(100)]  # each client's photos, in order
 
-        async def pick(n: int, conn: HttpConnection, photo: UUID, lat: list[float]) -> None:
-            nonlocal refused
+        async def pick(
+            n: int,
+            conn: HttpConnection,
+            photo: UUID,
+            since: float,
+            lat: list[float],
+            refusals: Counter[int],
+            sent_lat: list[float] | None = None,
+        ) -> None:
+            """One pick; its latency from ``since`` (and from its send into ``sent_lat``) if
+            answered 200, else its status counted."""
             sent = time.perf_counter()
             answer = await conn.request(
                 "POST",
                 f"/api/share/{token}/photos/{photo}/select",
                 headers=[("X-Guest", f"guest-{n % 7}")],
             )
-            lat.append(time.perf_counter() - sent)
-            refused += answer.status != 200
-            if answer.status != 200:
-                statuses[answer.status] += 1
+            if answer.status == 200:
+                answered = time.perf_counter()
+                lat.append(answered - since)
+                if sent_lat is not None:
+                    sent_lat.append(answered - sent)
+            else:
+                refusals[answer.status] += 1
 
         async def client(n: int, conn: HttpConnection, end: float) -> None:
             """As fast as the answers come: the platform's capacity (closed loop)."""
             for photo in unpicked[n]:
                 if time.perf_counter() >= end:
                     return
-                await pick(n, conn, photo, lat)
+                await pick(n, conn, photo, time.perf_counter(), lat, statuses)
 
         async def paced_client(n: int, conn: HttpConnection, end: float) -> None:
-            """A pick every ``PACE_SECONDS`` at a random phase, late or not: a guest's thumb."""
+            """A pick every ``PACE_SECONDS`` at a random phase: a guest's thumb. Each pick is
+            timed from when it was due, so a late one (after a slow answer, or a busy loop
+            here) counts its wait too."""
             due = time.perf_counter() + random.Random(n).uniform(0, PACE_SECONDS)
             for photo in unpicked[n]:
                 if due >= end:
                     return
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                await pick(n, conn, photo, paced)
+                await pick(n, conn, photo, due, paced, paced_refusals, paced_sent)
                 due += PACE_SECONDS
 
         paced: list[float] = []
+        paced_refusals: Counter[int] = Counter()
+        paced_sent: list[float] = []  # the same picks timed from their send
         start = time.perf_counter()
         await asyncio.gather(*(paced_client(n, c, start + seconds) for n, c in enumerate(conns)))
         paced_rate = len(paced) / (time.perf_counter() - start)
         paced_latencies = Latencies(paced)
         say(
             f"  100 clients picking at a guest's pace (one pick every {PACE_SECONDS:g} s each):"
-            f" {paced_rate:,.0f} picks/s, {paced_latencies.describe()}"
+            f" {paced_rate:,.0f} picks/s, from when due: {paced_latencies.describe()};"
+            f" from the send: {Latencies(paced_sent).describe()};"
+            f" refused {paced_refusals.total()} {dict(paced_refusals)}"
         )
 
         at_rest = platform_rss_bytes()
@@ -229,7 +249,7 @@ async def run(world: World, quick: bool) -> list[Figure]:
         latencies = Latencies(lat)
         say(
             f"  100 clients picking through HTTP: {rate:,.0f} picks/s, {latencies.describe()},"
-            f" refused {refused} {dict(statuses)}"
+            f" refused {statuses.total()} {dict(statuses)}"
         )
         say(f"      {cpu.describe()}; at rest before the picks {at_rest / 2**20:,.0f} MB")
         say(f"      each platform process's own peak RSS, MB: {own_peaks}")
@@ -243,9 +263,12 @@ async def run(world: World, quick: bool) -> list[Figure]:
             "bare command path, sequential: p99",
             Latencies(base_lat).p99_ms,
             goal=f"p99 < {GOAL_P99_MS:g} ms",
-            met=paced_latencies.p99_ms < GOAL_P99_MS,
-            detail=f"one pick every {PACE_SECONDS:g} s per client at random phases (open loop):"
-            f" {paced_rate:,.0f} picks/s; p50 {paced_latencies.p50_ms:.1f} ms",
+            met=paced_latencies.p99_ms < GOAL_P99_MS and not paced_refusals,
+            detail=f"one pick every {PACE_SECONDS:g} s per client at random phases, each timed"
+            f" from when it was due (the load generator shares the 2 cores, so its own lag"
+            f" counts too): {paced_rate:,.0f} picks/s; p50 {paced_latencies.p50_ms:.1f} ms;"
+            f" from the send p99 {Latencies(paced_sent).p99_ms:.1f} ms; refused"
+            f" {paced_refusals.total()}",
         ),
         Figure(
             NAME,
@@ -258,9 +281,9 @@ async def run(world: World, quick: bool) -> list[Figure]:
             met=latencies.p99_ms < GOAL_P99_MS,
             detail=f"closed loop, each client picks again as soon as answered: p99"
             f" {latencies.p99_ms:.0f} ms after the API processes' first picks"
-            f" ({first_ms:.0f} ms, cold); refused {refused}; photos in {sync.seconds:.1f} s;"
-            f" cold load {load.seconds * 1000:.0f} ms; the whole platform running, snapshots at"
-            f" versions {snapshots}",
+            f" ({first_ms:.0f} ms, cold); refused {statuses.total()}; photos in"
+            f" {sync.seconds:.1f} s; cold load {load.seconds * 1000:.0f} ms; the whole platform"
+            f" running, snapshots at versions {snapshots}",
         ),
         memory_figure(NAME, "100 clients picking", cpu.platform_rss_peak, at_rest),
         Figure(
