@@ -56,17 +56,19 @@ DECLARE
     hashes bytea[] := '{}';
 BEGIN
     FOR event IN
-        SELECT n.originator_id, n.originator_version, n.topic, n.state, c.hash AS before
+        SELECT n.originator_id, n.originator_version, n.topic, n.state
           FROM new_events n
-          LEFT JOIN audit.chain c ON c.events_table = source
-               AND c.originator_id = n.originator_id
-               AND c.originator_version = n.originator_version - 1
          ORDER BY n.originator_id, n.originator_version
     LOOP
         IF event.originator_id = last_id AND event.originator_version = last_version + 1 THEN
             prev := link;
         ELSE
-            prev := event.before;
+            -- One lookup by the key for each stream's first event here, never a join: joined
+            -- to the transition table (which has no statistics) the planner came to scan the
+            -- whole chain, and every command batch slowed as the chain grew.
+            SELECT c.hash INTO prev FROM audit.chain c
+             WHERE c.events_table = source AND c.originator_id = event.originator_id
+               AND c.originator_version = event.originator_version - 1;
         END IF;
         link := audit.link(prev, event.originator_id, event.originator_version, event.topic,
                            event.state);
