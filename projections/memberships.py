@@ -84,6 +84,13 @@ MERGE_INVITATIONS = f"""
     ON CONFLICT (invitation_id) DO UPDATE SET status = EXCLUDED.status
 """
 
+MEMBERS_BY_KEY = (
+    # one lookup by the key per member (see projections.positions.VERSION_OF_ID)
+    "SELECT m.org_id, m.user_id, m.role, m.joined_at"
+    " FROM unnest($1::uuid[], $2::uuid[]) AS u(o, p) CROSS JOIN LATERAL"
+    " (SELECT * FROM read.memberships WHERE org_id = u.o AND user_id = u.p LIMIT 1) m"
+)
+
 Member = tuple[UUID, UUID]
 Row = list[Any]
 
@@ -104,8 +111,7 @@ async def _fold(
     rows: dict[Member, Row | None] = {}
     if members:
         for r in await conn.fetch(
-            "SELECT m.org_id, m.user_id, m.role, m.joined_at FROM read.memberships m"
-            " JOIN unnest($1::uuid[], $2::uuid[]) AS u(o, p) ON m.org_id = u.o AND m.user_id = u.p",
+            MEMBERS_BY_KEY,
             [k[0] for k in members],
             [k[1] for k in members],
         ):
@@ -113,8 +119,9 @@ async def _fold(
     sent: dict[UUID, Row] = {}
     if invitations:
         for r in await conn.fetch(
-            "SELECT invitation_id, org_id, email, role, status, expires_at, invited_by, created_at"
-            " FROM read.invitations WHERE invitation_id = ANY($1::uuid[])",
+            "SELECT i.invitation_id, i.org_id, i.email, i.role, i.status, i.expires_at,"
+            " i.invited_by, i.created_at FROM unnest($1::uuid[]) AS u(id) CROSS JOIN LATERAL"
+            " (SELECT * FROM read.invitations WHERE invitation_id = u.id LIMIT 1) i",
             list(invitations),
         ):
             sent[r["invitation_id"]] = list(r)

@@ -114,8 +114,10 @@ class OrgsProjection(FoldedProjection[int]):
         return {
             r["org_id"].int: dict(r)
             for r in await conn.fetch(
-                f"SELECT {', '.join(COLUMNS[:-1])}, watermark::text FROM read.orgs"
-                " WHERE org_id = ANY($1)",
+                # one lookup by the key per org (see projections.positions.VERSION_OF_ID)
+                f"SELECT {', '.join('o.' + c for c in COLUMNS[:-1])}, o.watermark::text"
+                " FROM unnest($1::uuid[]) AS u(id) CROSS JOIN LATERAL"
+                " (SELECT * FROM read.orgs WHERE org_id = u.id LIMIT 1) o",
                 ids,
             )
         }

@@ -96,20 +96,35 @@ async def save_offsets(
     )
 
 
+VERSION_OF_ID = (
+    "SELECT version FROM read.projection_versions"
+    " WHERE projection = $1 AND aggregate_id = u.id LIMIT 1"
+)
+"""One id's version, by the primary key. Looked up per id (a lateral subquery that ``LIMIT``
+keeps a subquery) rather than joined: a join's plan, cached by the connection while the table
+was young, hashed the projection's whole range for every batch as the table grew ("= ANY"
+scanned it too); a lookup by the key stays one index probe however old its plan is."""
+
+
+SEEN_AND_HELD = (
+    "SELECT u.id, v.version, EXISTS (SELECT 1 FROM ops.parked p"
+    " WHERE p.aggregate_id = u.id AND p.worker = $3) AS held"
+    f" FROM unnest($2::uuid[]) AS u(id) LEFT JOIN LATERAL ({VERSION_OF_ID}) v ON true"
+)
+
+
 async def keep_unseen(
     conn: asyncpg.Connection, projection: str, events: Sequence[Event]
 ) -> list[Event]:
     """The events this projection has not applied yet, in the order given."""
     ids = list({e.aggregate_id for e in events})
     rows = await conn.fetch(
-        # A join on unnest() looks each id up by the primary key; "= ANY($2)" made PostgreSQL
-        # scan the projection's whole range and filter it against the array.
-        "SELECT v.aggregate_id, v.version FROM unnest($2::uuid[]) AS u(id) "
-        "JOIN read.projection_versions v ON v.projection = $1 AND v.aggregate_id = u.id",
+        "SELECT u.id, v.version FROM unnest($2::uuid[]) AS u(id) "
+        f"CROSS JOIN LATERAL ({VERSION_OF_ID}) v",
         projection,
         ids,
     )
-    return newer_than({r["aggregate_id"].int: r["version"] for r in rows}, events)
+    return newer_than({r["id"].int: r["version"] for r in rows}, events)
 
 
 async def seen_and_held(
@@ -117,15 +132,7 @@ async def seen_and_held(
 ) -> tuple[Seen, set[UUID]]:
     """The last version applied of each of these aggregates, and those with an event parked
     by ``worker`` (``keep_unseen``'s and ``broker.parking.held_aggregates``' answers at once)."""
-    rows = await conn.fetch(
-        "SELECT u.id, v.version, EXISTS (SELECT 1 FROM ops.parked p"
-        " WHERE p.aggregate_id = u.id AND p.worker = $3) AS held"
-        " FROM unnest($2::uuid[]) AS u(id)"
-        " LEFT JOIN read.projection_versions v ON v.projection = $1 AND v.aggregate_id = u.id",
-        projection,
-        list(ids),
-        worker,
-    )
+    rows = await conn.fetch(SEEN_AND_HELD, projection, list(ids), worker)
     seen = {r["id"].int: r["version"] for r in rows if r["version"] is not None}
     return seen, {r["id"] for r in rows if r["held"]}
 
