@@ -62,6 +62,8 @@ BEGIN
     LOOP
         IF event.originator_id = last_id AND event.originator_version = last_version + 1 THEN
             prev := link;
+        ELSIF event.originator_version = 1 THEN
+            prev := NULL;  -- a stream's first event: nothing before it to look up
         ELSE
             -- One lookup by the key for each stream's first event here, never a join: joined
             -- to the transition table (which has no statistics) the planner came to scan the
