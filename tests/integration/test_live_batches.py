@@ -24,7 +24,7 @@ from projections import positions
 from projections import worker as worker_module
 from projections.applier import OffsetsBehind, apply_records
 from projections.orgs import OrgsProjection
-from projections.worker import ProjectionWorker
+from tests.support.projecting import orgs_worker
 from tests.support.world import World
 
 TOPIC = "organization.org"
@@ -131,15 +131,7 @@ async def test_an_idle_worker_whose_stored_offsets_were_taken_back_starts_again(
             )
     finally:
         await producer.stop()
-    worker = ProjectionWorker(
-        OrgsProjection(),
-        platform.pool,
-        world.settings.kafka_bootstrap,
-        batch_size=100,
-        policy=await platform.message_policy("projector:orgs"),
-        namespace=world.settings.namespace,
-        topic_prefix=world.settings.topic_prefix,
-    )
+    worker = await orgs_worker(platform, world, batch_size=100)
     running = asyncio.create_task(worker.run())
     try:
         async with asyncio.timeout(30):

@@ -16,7 +16,7 @@ from broker.topics import ORGS
 from infra.bootstrap import Platform
 from projections.orgs import OrgsProjection
 from projections.rebuild import rebuild
-from projections.worker import ProjectionWorker
+from tests.support.projecting import orgs_worker
 from tests.support.relaying import publish_everything
 from tests.support.waiting import eventually
 from tests.support.world import World
@@ -114,15 +114,7 @@ async def test_the_same_event_twice_is_applied_once(world: World, platform: Plat
     finally:
         await producer.stop()
 
-    worker = ProjectionWorker(
-        OrgsProjection(),
-        platform.pool,
-        world.settings.kafka_bootstrap,
-        batch_size=1,
-        policy=await platform.message_policy("projector:orgs"),
-        namespace=world.settings.namespace,
-        topic_prefix=world.settings.topic_prefix,
-    )
+    worker = await orgs_worker(platform, world, batch_size=1)
     task = asyncio.create_task(worker.run())
 
     async def consumed() -> int:
