@@ -202,6 +202,19 @@ async def take(queue: asyncio.Queue[T | None], fetcher: asyncio.Task[None]) -> T
     return await getting  # a fetcher that ended without an error queued None last
 
 
+def joined(batches: Sequence[tuple[Records, Decoded]]) -> tuple[Records, Decoded]:
+    """Consecutive fetched batches as one, each partition's records (and envelopes) in order."""
+    if len(batches) == 1:
+        return batches[0]
+    records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+    decoded: dict[TopicPartition, list[Event | None]] = {}
+    for batch_records, batch_decoded in batches:
+        for tp, some in batch_records.items():
+            records.setdefault(tp, []).extend(some)
+            decoded.setdefault(tp, []).extend(batch_decoded.get(tp) or [None] * len(some))
+    return records, decoded
+
+
 async def apply_parked(
     conn: asyncpg.Connection, projection: Projection, events: Sequence[Event]
 ) -> int:
