@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -10,9 +12,9 @@ import asyncpg
 import psycopg
 import pytest
 
-from commands.group_commit import GroupCommitter
+from commands.group_commit import EXPIRY_TICK_SECONDS, Batch, CommandTimedOut, GroupCommitter
 from commands.organizations import OrganizationApplication, OrganizationCommands
-from domains.errors import ConcurrencyConflict
+from domains.errors import ConcurrencyConflict, NotFound
 from domains.organization import Organization
 from infra.bootstrap import Platform
 from infra.eventstore import open_application
@@ -152,3 +154,43 @@ async def test_a_writer_lock_whose_session_died_takes_a_new_one(world: World) ->
         await asyncio.to_thread(lock.release)
     finally:
         lock.close()
+
+
+async def test_commands_past_their_deadline_fail_in_time_and_a_queued_one_never_runs(
+    world: World,
+) -> None:
+    """The writer is stuck on a batch: its command and the one queued behind it both answer
+    ``CommandTimedOut`` within the deadline (plus one sweep), and the queued one is withdrawn:
+    once the writer is free again it does not run."""
+    app = await asyncio.to_thread(
+        open_application, OrganizationApplication, world.settings, "organization"
+    )
+    release = threading.Event()
+    ran: list[str] = []
+
+    def stuck(batch: Batch) -> Organization:
+        ran.append("stuck")
+        release.wait(10)
+        raise NotFound("Organization", uuid4())
+
+    def queued(batch: Batch) -> Organization:
+        ran.append("queued")
+        return batch.add(Organization.create("Never", uuid4()))
+
+    deadline = 0.3
+    try:
+        async with GroupCommitter(app, deadline=deadline) as committer:
+            started = time.monotonic()
+            first = asyncio.create_task(committer.execute(stuck))
+            await asyncio.sleep(0.05)  # the writer has taken the first alone
+            second = asyncio.create_task(committer.execute(queued))
+            outcomes = await asyncio.gather(first, second, return_exceptions=True)
+            waited = time.monotonic() - started
+            release.set()
+            await asyncio.sleep(0.2)  # the writer is free: a withdrawn command would run now
+        assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
+        assert deadline <= waited < deadline + 0.05 + EXPIRY_TICK_SECONDS + 0.2
+        assert ran == ["stuck"]
+    finally:
+        release.set()
+        app.close()
