@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -180,9 +180,11 @@ class Settings(BaseSettings):
     def postgres_parts(self) -> dict[str, str]:
         """The database URL split into the ``POSTGRES_*`` keys the eventsourcing library reads."""
         url = urlsplit(self.database_url)
+        # libpq's ``?host=/socket/dir&port=N`` (a Unix socket) when the URL names no host
+        query = {key: values[0] for key, values in parse_qs(url.query).items()}
         return {
-            "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_HOST": url.hostname or query.get("host") or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or query.get("port") or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",

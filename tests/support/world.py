@@ -51,7 +51,7 @@ class World:
 
     async def connections_held(self) -> int:
         """The PostgreSQL connections open to this world's database now, from any process."""
-        database = self.settings.database_url.rsplit("/", 1)[1]
+        database = urlsplit(self.settings.database_url).path.lstrip("/")
         conn = await asyncpg.connect(Settings().database_url)
         try:
             held: int = await conn.fetchval(
