@@ -64,7 +64,7 @@ class Load:
 
 def bare_saves(settings: Settings, seconds: float) -> tuple[int, float, Latencies]:
     """The baseline: one ``Organization`` per ``save()``, sequentially, for ``seconds``."""
-    app = open_application(OrganizationApplication, settings, schema="bench_bare")
+    app = open_application(OrganizationApplication, settings, schema="bench_bare", as_shipped=True)
     owner = uuid4()
     try:
         latencies: list[float] = []

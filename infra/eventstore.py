@@ -7,7 +7,7 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from psycopg import sql
 
 from infra.settings import Settings
@@ -26,13 +26,15 @@ def open_application(
     schema: str,
     cipher_key: str | None = None,
     copy_from_cache: bool = True,
+    as_shipped: bool = False,
 ) -> App:
     """Create the schema if needed, then the application (which creates its tables).
 
     With a ``cipher_key`` every stored event is encrypted (AES-GCM) before it is written.
     ``copy_from_cache=False`` hands commands the cached aggregate itself instead of a deep
     copy: for large aggregates, written only through the process's one GroupCommitter, which
-    evicts an aggregate whose save failed.
+    evicts an aggregate whose save failed. ``as_shipped`` keeps the library's own way of
+    inserting events (a benchmark's baseline is the bare library).
     """
     encryption = {"CIPHER_TOPIC": AES_CIPHER, "CIPHER_KEY": cipher_key} if cipher_key else {}
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -58,12 +60,62 @@ def open_application(
                     **encryption,
                 }
             )
+            if isinstance(app.recorder, PostgresApplicationRecorder) and not as_shipped:
+                insert_in_one_call(conn, app.recorder)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
+    if as_shipped:
+        return app
     for store in (app.recorder, app.snapshots.recorder if app.snapshots else None):
         if isinstance(store, PostgresAggregateRecorder):
             insert_in_binary(store)
     return app
+
+
+INSERT_FUNCTION = "photoflow_insert_events"
+
+
+def insert_in_one_call(
+    conn: psycopg.Connection[Any], recorder: PostgresApplicationRecorder
+) -> None:
+    """Record a batch of events with one statement: a function that does what the library's
+    pipeline does (lock the table, so notification ids follow commit order for the relay;
+    notify; insert, returning the ids) in the one implicit transaction of its call.
+
+    The library's pipeline costs several exchanges with PostgreSQL a batch (begin, lock,
+    notify, insert, sync, commit), and psycopg sends and receives them holding the GIL: about a
+    seventh of an API process's CPU under ``make bench commands``. The library's own function
+    for this (``POSTGRES_ENABLE_DB_FUNCTIONS``) does not lock the table, so a reader tailing
+    the log could pass an id that commits later; this one does.
+    """
+    schema = sql.Identifier(recorder.datastore.schema)
+    function = sql.Identifier(INSERT_FUNCTION)
+    conn.execute(
+        sql.SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $body$ BEGIN "
+            "SET LOCAL lock_timeout = {timeout}; "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
+            "RETURN QUERY INSERT INTO {schema}.{table} AS t "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "RETURNING notification_id; "
+            "END $body$"
+        ).format(
+            schema=schema,
+            function=function,
+            event=sql.Identifier(recorder.stored_event_type_name),
+            timeout=sql.Literal(f"{recorder.datastore.lock_timeout}s"),
+            table=sql.Identifier(recorder.events_table_name),
+            channel=sql.Identifier(recorder.channel_name),
+        )
+    )
+    recorder.sql_invoke_pg_function_insert_events = sql.SQL(
+        "SELECT * FROM {schema}.{function}((%b))"
+    ).format(schema=schema, function=function)
+    recorder.pg_function_name_insert_events = INSERT_FUNCTION
+    recorder.datastore.enable_db_functions = True
 
 
 def insert_in_binary(recorder: PostgresAggregateRecorder) -> None:

@@ -56,3 +56,32 @@ async def test_a_batch_of_events_is_stored_as_mapped_and_chained(
     reloaded: object = app.repository.get(orgs[0].id)
     assert isinstance(reloaded, Organization)
     assert reloaded.name == AWKWARD_NAME
+
+
+async def test_a_save_waits_for_another_writers_open_transaction(
+    world: World, platform: Platform
+) -> None:
+    """Notification ids must follow commit order, or the relay, tailing the log, could pass an
+    id that commits later and never publish it: a save locks the events table (as the
+    library's pipeline does), so it waits while another writer's insert is still open, and
+    then records its events with ids after that writer's."""
+    app = platform.apps["orgs"]
+    schema, _, table = events_table(app).partition(".")
+    other = await asyncpg.connect(world.settings.database_url)
+    try:
+        writing = other.transaction()
+        await writing.start()
+        await other.execute(f'LOCK TABLE "{schema}"."{table}" IN ROW EXCLUSIVE MODE')
+        org = Organization.create(name="Waits", owner_id=uuid4())
+        saving = asyncio.create_task(asyncio.to_thread(app.save, org))
+        await asyncio.sleep(0.5)
+        assert not saving.done(), "the save did not wait for the other writer's transaction"
+        await writing.rollback()
+        await asyncio.wait_for(saving, 10)
+    finally:
+        await other.close()
+    conn = await asyncpg.connect(world.settings.database_url)
+    try:
+        assert len(await stored_states(conn, app, org.id)) == 2
+    finally:
+        await conn.close()
