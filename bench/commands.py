@@ -6,7 +6,8 @@ relay and the projections publish and apply every command while the load runs, a
 for users; PostgreSQL keeps fsync and synchronous_commit on. Closed-loop clients on keep-alive
 connections each send ``POST /api/orgs`` as soon as their previous answer arrives. The
 baseline is what the issue calls the ceiling of a naive design: the eventsourcing application
-saving one aggregate per ``save()`` in a loop, on the same database server.
+saving one aggregate per ``save()`` in a loop, on the same database server, with the
+library's own insert (``as_shipped``: none of the platform's changes to how events are sent).
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ def save_all(app: Application[UUID], aggregates: Iterable[Aggregate]) -> None:
     for aggregate in aggregates:
         processing.events.extend(aggregate.collect_events())
         processing.aggregates[aggregate.id] = aggregate
+    if not processing.events:  # every command refused: nothing to lock the table for
+        return
     recordings = app._record(processing)
     app._take_snapshots(processing)
     app._notify(recordings)
@@ -161,6 +163,7 @@ class GroupCommitter:
         self._waiting: deque[tuple[float, asyncio.Future[Outcome]]] = deque()
         """Each command's deadline (loop time) and future, oldest first."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
 
     async def __aenter__(self) -> GroupCommitter:
         name = f"{self._app.name}-group-commit"
@@ -171,9 +174,14 @@ class GroupCommitter:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        while not self._queue.empty():  # never run: their callers must not wait forever
+            _, future = self._queue.get_nowait()
+            if not future.done():
+                future.set_exception(CommandTimedOut("the writer stopped: not written"))
         self._writer.shutdown(wait=True)
 
     async def execute(self, decide: Decision) -> Written:
@@ -183,6 +191,8 @@ class GroupCommitter:
         withdrawn; already being written, its outcome is unknown, as with any request whose
         answer was lost. A caller cancelled while its command is queued withdraws it too.
         """
+        if self._stopped:
+            raise CommandTimedOut("the writer stopped: not written")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.put_nowait((decide, future))
@@ -225,10 +235,19 @@ class GroupCommitter:
             decisions = [decide for decide, _ in queued]
             try:
                 outcomes = await loop.run_in_executor(self._writer, self.commit, decisions)
-            except Exception as error:  # the database failed: every caller learns it
+            except (Exception, asyncio.CancelledError) as error:
+                # The database failed: every caller learns it. Or the committer is stopping
+                # while the batch is written: its outcome is unknown, as after a deadline.
+                stopped = isinstance(error, asyncio.CancelledError)
                 for _, future in queued:
                     if not future.done():
-                        future.set_exception(error)
+                        future.set_exception(
+                            CommandTimedOut("the writer stopped: outcome unknown")
+                            if stopped
+                            else error
+                        )
+                if stopped:
+                    raise
                 continue
             for (_, future), outcome in zip(queued, outcomes, strict=True):
                 if not future.done():

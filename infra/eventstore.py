@@ -60,7 +60,8 @@ def open_application(
                     **encryption,
                 }
             )
-            if isinstance(app.recorder, PostgresApplicationRecorder) and not as_shipped:
+            # exactly this class: a process recorder's tracking rows are not in the function
+            if type(app.recorder) is PostgresApplicationRecorder and not as_shipped:
                 insert_in_one_call(conn, app.recorder)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
@@ -70,9 +71,6 @@ def open_application(
         if isinstance(store, PostgresAggregateRecorder):
             insert_in_binary(store)
     return app
-
-
-INSERT_FUNCTION = "photoflow_insert_events"
 
 
 def insert_in_one_call(
@@ -89,7 +87,8 @@ def insert_in_one_call(
     the log could pass an id that commits later; this one does.
     """
     schema = sql.Identifier(recorder.datastore.schema)
-    function = sql.Identifier(INSERT_FUNCTION)
+    name = f"photoflow_insert_{recorder.events_table_name}"  # one per table, for its table
+    function = sql.Identifier(name)
     conn.execute(
         sql.SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
@@ -114,7 +113,7 @@ def insert_in_one_call(
     recorder.sql_invoke_pg_function_insert_events = sql.SQL(
         "SELECT * FROM {schema}.{function}((%b))"
     ).format(schema=schema, function=function)
-    recorder.pg_function_name_insert_events = INSERT_FUNCTION
+    recorder.pg_function_name_insert_events = name
     recorder.datastore.enable_db_functions = True
 
 

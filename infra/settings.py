@@ -180,14 +180,15 @@ class Settings(BaseSettings):
     def postgres_parts(self) -> dict[str, str]:
         """The database URL split into the ``POSTGRES_*`` keys the eventsourcing library reads."""
         url = urlsplit(self.database_url)
-        # libpq's ``?host=/socket/dir&port=N`` (a Unix socket) when the URL names no host
+        # libpq's query parameters (``?host=/socket/dir&port=N``: a Unix socket) where the URL's
+        # own parts are missing, as asyncpg reads them
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         return {
             "POSTGRES_HOST": url.hostname or query.get("host") or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or query.get("port") or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_USER": unquote(url.username or query.get("user") or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or query.get("password") or ""),
+            "POSTGRES_DBNAME": url.path.lstrip("/") or query.get("dbname") or "postgres",
         }
 
     # Renditions and serving (issue 10) ---------------------------------------------------------

@@ -202,7 +202,10 @@ async def take(queue: asyncio.Queue[T | None], fetcher: asyncio.Task[None]) -> T
     return await getting  # a fetcher that ended without an error queued None last
 
 
-def joined(batches: Sequence[tuple[Records, Decoded]]) -> tuple[Records, Decoded]:
+Fetched = tuple[Records, Decoded]
+
+
+def joined(batches: Sequence[Fetched]) -> Fetched:
     """Consecutive fetched batches as one, each partition's records (and envelopes) in order."""
     if len(batches) == 1:
         return batches[0]
@@ -213,6 +216,22 @@ def joined(batches: Sequence[tuple[Records, Decoded]]) -> tuple[Records, Decoded
             records.setdefault(tp, []).extend(some)
             decoded.setdefault(tp, []).extend(batch_decoded.get(tp) or [None] * len(some))
     return records, decoded
+
+
+def contiguous(batches: Sequence[Fetched]) -> int:
+    """How many of the batches, from the first, continue one another: each partition's records
+    start right after where the batches before left it. A batch that does not (the consumer
+    sought elsewhere after a rebalance) starts a transaction of its own, so ``apply_records``
+    still compares its first offset with the stored one and refuses a gap."""
+    reached: dict[TopicPartition, int] = {}
+    for count, (records, _) in enumerate(batches):
+        for tp, some in records.items():
+            if some and tp in reached and some[0].offset != reached[tp]:
+                return count
+        for tp, some in records.items():
+            if some:
+                reached[tp] = some[-1].offset + 1
+    return len(batches)
 
 
 async def apply_parked(

@@ -31,6 +31,7 @@ from projections.applier import (
     ASYNC_COMMIT,
     PIPELINE_DEPTH,
     Decoded,
+    Fetched,
     Records,
     apply_records,
     batch_transaction,
@@ -39,7 +40,6 @@ from projections.applier import (
 from projections.base import Projection
 from projections.folded import FoldedProjection
 
-Fetched = tuple[Records, Decoded]
 WRITERS = 2
 """Transactions in flight at once for a projection applied batch by batch."""
 

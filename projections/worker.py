@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import TypeVar
 
 import asyncpg
@@ -34,9 +35,11 @@ from projections import positions
 from projections.applier import (
     PIPELINE_DEPTH,
     Decoded,
+    Fetched,
     OffsetsBehind,
     Records,
     apply_records,
+    contiguous,
     decode_records,
     joined,
     take,
@@ -141,11 +144,14 @@ class ProjectionWorker:
         consumer.subscribe(self._topics, listener=_SeekToStoredOffsets(self))
         self._consumer = consumer
         await consumer.start()
-        queue: asyncio.Queue[tuple[Records, Decoded] | None] = asyncio.Queue(PIPELINE_DEPTH)
+        queue: asyncio.Queue[Fetched | None] = asyncio.Queue(PIPELINE_DEPTH)
         fetcher = asyncio.create_task(self._fetch(consumer, queue))
         try:
-            while (item := await take(queue, fetcher)) is not None:
-                records, decoded = joined([item, *_queued(queue)])
+            ahead: deque[Fetched] = deque()  # taken from the queue, not applied yet
+            while (item := ahead.popleft() if ahead else await take(queue, fetcher)) is not None:
+                ahead.extend(_queued(queue))
+                joinable = contiguous([item, *ahead]) - 1
+                records, decoded = joined([item, *(ahead.popleft() for _ in range(joinable))])
                 await self._apply(records, decoded)
                 self.consumed += sum(len(batch) for batch in records.values())
                 for tp, batch in records.items():

@@ -194,3 +194,42 @@ async def test_commands_past_their_deadline_fail_in_time_and_a_queued_one_never_
     finally:
         release.set()
         app.close()
+
+
+async def test_stopping_the_committer_answers_every_caller_and_runs_nothing_queued(
+    world: World,
+) -> None:
+    """At shutdown a command being written and one queued behind it both get an answer (their
+    callers never hang, with no deadline set); the queued one never runs, nor does a later
+    one."""
+    app = await asyncio.to_thread(
+        open_application, OrganizationApplication, world.settings, "organization"
+    )
+    release = threading.Event()
+    ran: list[str] = []
+
+    def stuck(batch: Batch) -> Organization:
+        ran.append("stuck")
+        release.wait(10)
+        return batch.add(Organization.create("Stuck", uuid4()))
+
+    def queued(batch: Batch) -> Organization:
+        ran.append("queued")
+        return batch.add(Organization.create("Queued", uuid4()))
+
+    try:
+        committer = GroupCommitter(app)
+        async with committer:
+            first = asyncio.create_task(committer.execute(stuck))
+            await asyncio.sleep(0.05)  # the writer has taken the first alone
+            second = asyncio.create_task(committer.execute(queued))
+            await asyncio.sleep(0.05)
+            threading.Timer(0.3, release.set).start()  # the writer thread ends its batch
+        outcomes = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), 5)
+        assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
+        with pytest.raises(CommandTimedOut):
+            await committer.execute(queued)
+        assert ran == ["stuck"]
+    finally:
+        release.set()
+        app.close()

@@ -19,6 +19,13 @@ from infra.settings import Settings
             "5442",
             "photoflow",
         ),
+        # every part as a query parameter
+        (
+            "postgresql://?host=/run/postgresql&port=5442&user=pf&password=secret&dbname=pf",
+            "/run/postgresql",
+            "5442",
+            "pf",
+        ),
     ],
 )
 def test_the_event_store_gets_the_urls_host_port_and_database(

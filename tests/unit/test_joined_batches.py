@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from projections.applier import Decoded, Records, joined
+from projections.applier import Decoded, Records, contiguous, joined
 from projections.worker import _queued
 from tests.support.events import event
 
@@ -70,3 +70,15 @@ async def test_queued_takes_everything_waiting_but_leaves_the_fetchers_end_mark(
     assert _queued(queue) == ["a", "b"]
     assert queue.get_nowait() is None
     assert _queued(queue) == []
+
+
+def test_batches_join_only_while_each_partition_continues_where_it_stopped() -> None:
+    first = fetched({ORGS_0: range(0, 3), ORGS_1: range(0, 2)})
+    follows = fetched({ORGS_0: range(3, 5)})
+    other_partition = fetched({ORGS_1: range(2, 3)})
+    sought_elsewhere = fetched({ORGS_0: range(9, 12)})  # after a rebalance's seek
+
+    assert contiguous([first, follows, other_partition]) == 3
+    assert contiguous([first, follows, sought_elsewhere, other_partition]) == 2
+    assert contiguous([first, fetched({ORGS_1: range(0, 2)})]) == 1  # the same records again
+    assert contiguous([sought_elsewhere]) == 1
