@@ -203,7 +203,10 @@ class _Folding:
             return
         fresh = {k: self.rows[k] for k in self.changed if k not in self.stored}
         again = {k: self.rows[k] for k in self.changed if k in self.stored}
-        new_versions = [v for k, v in self.versions.items() if k not in self.versioned]
+        # In the key's order (a UUID's int sorts as PostgreSQL sorts the uuid): copied in
+        # random order, the versions' primary key took 160-190 ms per 25,000 rows, in order
+        # 80-140 ms (the index maintenance is nearly all of it; without it, 28 ms).
+        new_versions = [v for k, v in sorted(self.versions.items()) if k not in self.versioned]
         old_versions = [v for k, v in self.versions.items() if k in self.versioned]
         async with pool.acquire() as conn, batch_transaction(conn, f"SELECT {ASYNC_COMMIT}"):
             await self.projection.write(conn, fresh, fresh=True)
