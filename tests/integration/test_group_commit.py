@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from uuid import uuid4
 
 import asyncpg
@@ -14,7 +15,7 @@ import pytest
 
 from commands.group_commit import EXPIRY_TICK_SECONDS, Batch, CommandTimedOut, GroupCommitter
 from commands.organizations import OrganizationApplication, OrganizationCommands
-from domains.errors import ConcurrencyConflict, NotFound
+from domains.errors import ConcurrencyConflict
 from domains.organization import Organization
 from infra.bootstrap import Platform
 from infra.eventstore import open_application
@@ -156,80 +157,80 @@ async def test_a_writer_lock_whose_session_died_takes_a_new_one(world: World) ->
         lock.close()
 
 
+@dataclass
+class StuckWriter:
+    """A decision that holds the writer thread until released, and one to queue behind it;
+    ``ran`` lists the ones the writer ran."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+    ran: list[str] = field(default_factory=list)
+
+    def stuck(self, batch: Batch) -> Organization:
+        self.ran.append("stuck")
+        self.release.wait(10)
+        return batch.add(Organization.create("Stuck", uuid4()))
+
+    def queued(self, batch: Batch) -> Organization:
+        self.ran.append("queued")
+        return batch.add(Organization.create("Queued", uuid4()))
+
+
+@pytest.fixture
+async def orgs_app(world: World) -> AsyncIterator[OrganizationApplication]:
+    app = await asyncio.to_thread(
+        open_application, OrganizationApplication, world.settings, "organization"
+    )
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def writer() -> Iterator[StuckWriter]:
+    stuck = StuckWriter()
+    try:
+        yield stuck
+    finally:
+        stuck.release.set()
+
+
 async def test_commands_past_their_deadline_fail_in_time_and_a_queued_one_never_runs(
-    world: World,
+    orgs_app: OrganizationApplication, writer: StuckWriter
 ) -> None:
     """The writer is stuck on a batch: its command and the one queued behind it both answer
     ``CommandTimedOut`` within the deadline (plus one sweep), and the queued one is withdrawn:
     once the writer is free again it does not run."""
-    app = await asyncio.to_thread(
-        open_application, OrganizationApplication, world.settings, "organization"
-    )
-    release = threading.Event()
-    ran: list[str] = []
-
-    def stuck(batch: Batch) -> Organization:
-        ran.append("stuck")
-        release.wait(10)
-        raise NotFound("Organization", uuid4())
-
-    def queued(batch: Batch) -> Organization:
-        ran.append("queued")
-        return batch.add(Organization.create("Never", uuid4()))
-
     deadline = 0.3
-    try:
-        async with GroupCommitter(app, deadline=deadline) as committer:
-            started = time.monotonic()
-            first = asyncio.create_task(committer.execute(stuck))
-            await asyncio.sleep(0.05)  # the writer has taken the first alone
-            second = asyncio.create_task(committer.execute(queued))
-            outcomes = await asyncio.gather(first, second, return_exceptions=True)
-            waited = time.monotonic() - started
-            release.set()
-            await asyncio.sleep(0.2)  # the writer is free: a withdrawn command would run now
-        assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
-        assert deadline <= waited < deadline + 0.05 + EXPIRY_TICK_SECONDS + 0.2
-        assert ran == ["stuck"]
-    finally:
-        release.set()
-        app.close()
+    async with GroupCommitter(orgs_app, deadline=deadline) as committer:
+        started = time.monotonic()
+        first = asyncio.create_task(committer.execute(writer.stuck))
+        await asyncio.sleep(0.05)  # the writer has taken the first alone
+        second = asyncio.create_task(committer.execute(writer.queued))
+        outcomes = await asyncio.gather(first, second, return_exceptions=True)
+        waited = time.monotonic() - started
+        writer.release.set()
+        await asyncio.sleep(0.2)  # the writer is free: a withdrawn command would run now
+    assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
+    assert deadline <= waited < deadline + 0.05 + EXPIRY_TICK_SECONDS + 0.2
+    assert writer.ran == ["stuck"]
 
 
 async def test_stopping_the_committer_answers_every_caller_and_runs_nothing_queued(
-    world: World,
+    orgs_app: OrganizationApplication, writer: StuckWriter
 ) -> None:
     """At shutdown a command being written and one queued behind it both get an answer (their
     callers never hang, with no deadline set); the queued one never runs, nor does a later
     one."""
-    app = await asyncio.to_thread(
-        open_application, OrganizationApplication, world.settings, "organization"
-    )
-    release = threading.Event()
-    ran: list[str] = []
-
-    def stuck(batch: Batch) -> Organization:
-        ran.append("stuck")
-        release.wait(10)
-        return batch.add(Organization.create("Stuck", uuid4()))
-
-    def queued(batch: Batch) -> Organization:
-        ran.append("queued")
-        return batch.add(Organization.create("Queued", uuid4()))
-
-    try:
-        committer = GroupCommitter(app)
-        async with committer:
-            first = asyncio.create_task(committer.execute(stuck))
-            await asyncio.sleep(0.05)  # the writer has taken the first alone
-            second = asyncio.create_task(committer.execute(queued))
-            await asyncio.sleep(0.05)
-            threading.Timer(0.3, release.set).start()  # the writer thread ends its batch
-        outcomes = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), 5)
-        assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
-        with pytest.raises(CommandTimedOut):
-            await committer.execute(queued)
-        assert ran == ["stuck"]
-    finally:
-        release.set()
-        app.close()
+    committer = GroupCommitter(orgs_app)
+    async with committer:
+        first = asyncio.create_task(committer.execute(writer.stuck))
+        await asyncio.sleep(0.05)  # the writer has taken the first alone
+        second = asyncio.create_task(committer.execute(writer.queued))
+        await asyncio.sleep(0.05)
+        threading.Timer(0.3, writer.release.set).start()  # the writer thread ends its batch
+    outcomes = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), 5)
+    assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
+    with pytest.raises(CommandTimedOut):
+        await committer.execute(writer.queued)
+    assert writer.ran == ["stuck"]
