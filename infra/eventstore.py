@@ -61,13 +61,20 @@ def open_application(
                 }
             )
             # exactly this class: a process recorder's tracking rows are not in the function
+            one_call = False
             if type(app.recorder) is PostgresApplicationRecorder and not as_shipped:
                 insert_in_one_call(conn, app.recorder)
+                one_call = True
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
     if as_shipped:
         return app
-    for store in (app.recorder, app.snapshots.recorder if app.snapshots else None):
+    # The library's pipelined insert, where events do not go in one call (snapshots).
+    pipelined = (
+        None if one_call else app.recorder,
+        app.snapshots.recorder if app.snapshots else None,
+    )
+    for store in pipelined:
         if isinstance(store, PostgresAggregateRecorder):
             insert_in_binary(store)
     return app
