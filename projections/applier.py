@@ -15,7 +15,7 @@ import asyncio
 import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -28,7 +28,19 @@ from infra.supervisor import StartAgain
 from projections import positions
 from projections.base import Projection
 
-Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+
+class AppliedRecord(Protocol):
+    """What applying needs of a Kafka record: a live worker's aiokafka ``ConsumerRecord``, or
+    a replay's lighter ``broker.partition_reader.Record``."""
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+
+Records = Mapping[TopicPartition, Sequence[AppliedRecord]]
 Decoded = Mapping[TopicPartition, Sequence[Event | None]]
 """Each record's envelope, in the records' order; None where it did not decode ahead."""
 HELD = "held: an earlier event of this aggregate is parked"
@@ -133,7 +145,7 @@ async def apply_records(
     async with pool.acquire() as conn, batch_transaction(conn, opening):
         keys = [(tp.topic, tp.partition) for tp in records]
         consumed = await positions.lock_offsets(conn, projection.name, keys)
-        fresh: list[tuple[ConsumerRecord[bytes, bytes], Event]] = []
+        fresh: list[tuple[AppliedRecord, Event]] = []
         reached: dict[positions.TopicPartitionKey, int] = {}
         for tp, batch in records.items():
             start = consumed[(tp.topic, tp.partition)]
@@ -177,15 +189,17 @@ async def apply_records(
 async def _park_held(
     conn: asyncpg.Connection,
     parking: ParkingLot,
-    fresh: list[tuple[ConsumerRecord[bytes, bytes], Event]],
+    fresh: list[tuple[AppliedRecord, Event]],
     held: set[UUID],
-) -> list[tuple[ConsumerRecord[bytes, bytes], Event]]:
+) -> list[tuple[AppliedRecord, Event]]:
     """Park the events of aggregates that already have a parked event; the others go on."""
     if not held:
         return fresh
     kept = []
     for record, envelope in fresh:
         if envelope.aggregate_id in held:
+            # only a live worker parks, and its records are aiokafka's, headers and all
+            assert isinstance(record, ConsumerRecord)
             await parking.park(message_of(record), HELD, 0, conn)
         else:
             kept.append((record, envelope))
@@ -209,7 +223,7 @@ def joined(batches: Sequence[Fetched]) -> Fetched:
     """Consecutive fetched batches as one, each partition's records (and envelopes) in order."""
     if len(batches) == 1:
         return batches[0]
-    records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+    records: dict[TopicPartition, list[AppliedRecord]] = {}
     decoded: dict[TopicPartition, list[Event | None]] = {}
     for batch_records, batch_decoded in batches:
         for tp, some in batch_records.items():

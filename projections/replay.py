@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 
 from broker.envelope import Event, decode
+from broker.partition_reader import PartitionReader, Record
 from projections import positions
 from projections.applier import (
     ASYNC_COMMIT,
@@ -53,19 +54,6 @@ class ReplayCount:
     applied: int = 0
 
 
-def replay_consumer(bootstrap: str) -> AIOKafkaConsumer:
-    """A consumer in no group, for partitions it is assigned, read from their first offset in
-    large fetches. ("earliest" rather than an explicit seek_to_beginning, which right after
-    assign() races with aiokafka's fetcher and can skip everything.)"""
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-    )
-
-
 async def replay_share(
     projection: Projection,
     pool: asyncpg.Pool,
@@ -76,17 +64,11 @@ async def replay_share(
     on_batch: Progress,
 ) -> ReplayCount:
     """Replay these partitions up to the end offsets they have now."""
-    consumer = replay_consumer(bootstrap)
-    await consumer.start()
-    try:
-        if not partitions:
-            on_total(0)
-            return ReplayCount()
-        consumer.assign(list(partitions))
-        first = await consumer.beginning_offsets(list(partitions))
-        end = await consumer.end_offsets(list(partitions))
-        on_total(sum(end[tp] - first[tp] for tp in partitions))
-        remaining = {tp for tp in partitions if end[tp] > first[tp]}
+    if not partitions:
+        on_total(0)
+        return ReplayCount()
+    async with PartitionReader(bootstrap, partitions) as reader:
+        on_total(sum(reader.end[tp] - reader.first[tp] for tp in partitions))
         lanes = 1 if isinstance(projection, FoldedProjection) else WRITERS
         # By partition number: an aggregate's key picks the same number on each of the topics.
         lane_of = {tp: tp.partition % lanes for tp in partitions}
@@ -95,23 +77,10 @@ async def replay_share(
         ]
 
         async def fetch() -> None:
-            while remaining:
-                got = await consumer.getmany(
-                    *remaining, timeout_ms=500, max_records=batch_size * lanes
-                )
-                shares: list[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] = [
-                    {} for _ in range(lanes)
-                ]
-                for tp, records in got.items():
-                    if records and records[-1].offset >= end[tp]:  # past the end seen at start
-                        records = [r for r in records if r.offset < end[tp]]
-                    if records:
-                        shares[lane_of[tp]][tp] = records
-                        if records[-1].offset + 1 >= end[tp]:
-                            remaining.discard(tp)
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
+            while not reader.finished:
+                shares: list[dict[TopicPartition, list[Record]]] = [{} for _ in range(lanes)]
+                for tp, records in (await reader.read(batch_size * lanes)).items():
+                    shares[lane_of[tp]][tp] = records
                 for queue, share in zip(queues, shares, strict=True):
                     if share:
                         await queue.put((share, await decode_records(share)))
@@ -147,8 +116,6 @@ async def replay_share(
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from failed
         return count
-    finally:
-        await consumer.stop()
 
 
 @dataclass
