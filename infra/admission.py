@@ -8,7 +8,8 @@ list and the rate limits use on their own, so a revocation and a counter stay on
 Requests that ask in the same turn of the event loop (under load, every request read from the
 sockets in one wake-up) go to Redis together, as one pipeline of the script's EVALSHA: one
 write and one read for all of them. Each request's own send and receive had become a tenth of
-an API process's CPU (py-spy with ``--gil`` on the split platform).
+an API process's CPU (py-spy with ``--gil`` on the split platform). The pipeline is packed
+here and sent on a connection of the client's pool, without redis-py's pipeline object.
 """
 
 from __future__ import annotations
@@ -87,16 +88,39 @@ class RedisAdmission:
                 a.answer.set_result(answer)
 
     async def _evaluate(self, asking: list[_Asking]) -> list[list[int]]:
-        if len(asking) == 1:  # the script object loads itself when Redis does not know it
-            return [await self._script(keys=asking[0].keys, args=[asking[0].lifetime])]
+        commands = b"".join(_evalsha(self._script.sha, a.keys, a.lifetime) for a in asking)
         for attempt in (1, 2):
-            pipe = self._redis.pipeline(transaction=False)
-            for a in asking:
-                pipe.evalsha(self._script.sha, len(a.keys), *a.keys, a.lifetime)
             try:
-                return list(await pipe.execute())
+                return await self._exchange(commands, len(asking))
             except NoScriptError:  # a restarted or flushed Redis: load it, then once more
                 if attempt == 2:
                     raise
                 await self._redis.script_load(_ADMIT)
         raise AssertionError("unreachable")
+
+    async def _exchange(self, commands: bytes, replies: int) -> list[list[int]]:
+        """Send the packed commands on one pooled connection and read their replies.
+
+        redis-py's pipeline spent about 45 µs of the API's CPU per request on its command
+        stack, packing and parsing, against about 20 µs this way (hiredis parses the replies).
+        A reply that is an error is raised before the ones after it are read: the connection
+        is then closed, or the next caller would read those.
+        """
+        pool = self._redis.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(commands)
+            return [await connection.read_response() for _ in range(replies)]
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+
+
+def _evalsha(sha: str, keys: Sequence[str], lifetime: int) -> bytes:
+    """One EVALSHA in the Redis protocol's request form (an array of bulk strings)."""
+    parts = [b"EVALSHA", sha.encode(), str(len(keys)).encode()]
+    parts += [key.encode() for key in keys]
+    parts.append(str(lifetime).encode())
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
