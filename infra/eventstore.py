@@ -10,6 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from psycopg import sql
 
+from infra.pool_check import check_when_idle
 from infra.settings import Settings
 
 App = TypeVar("App", bound=Application[UUID])
@@ -49,6 +50,7 @@ def open_application(
                     # a connection each at rest, more under load: see the README's budget
                     "POSTGRES_POOL_SIZE": str(settings.eventstore_pool_min),
                     # a restarted PostgreSQL is noticed at once, and a dead one within seconds
+                    # (pinging only connections idle for a while: ``infra.pool_check``)
                     "POSTGRES_PRE_PING": "y",
                     "POSTGRES_CONNECT_TIMEOUT": str(max(1, int(settings.database_timeout_seconds))),
                     "POSTGRES_MAX_OVERFLOW": str(
@@ -69,6 +71,7 @@ def open_application(
             conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))
     if as_shipped:
         return app
+    check_when_idle(app)
     # The library's pipelined insert, where events do not go in one call (snapshots).
     pipelined = (
         None if one_call else app.recorder,
