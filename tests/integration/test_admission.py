@@ -68,5 +68,5 @@ async def test_a_redis_that_forgot_the_script_is_taught_it_again(redis: Redis) -
     await redis.script_flush()
     answers = await asyncio.gather(*(admit.admit(user, uuid4(), "user") for _ in range(3)))
     assert answers == [False, False, False]
-    answers = [await admit.admit(user, uuid4(), "user")]  # alone, through the script object
+    answers = [await admit.admit(user, uuid4(), "user")]  # alone in its turn of the loop
     assert answers == [False]
