@@ -21,14 +21,13 @@ from collections.abc import Sequence
 from typing import NamedTuple, cast
 
 from aiokafka import TopicPartition
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as LibTopicPartition
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.05
-"""How long one read waits for a full batch: librdkafka's batch call returns only when the
-batch is full or this has passed, so the last, partial batch costs at most this."""
+POLL_SECONDS = 0.5
+"""How long one read waits for a first record when none is there yet."""
 METADATA_SECONDS = 30.0
 RETRY_SECONDS = 0.1
 
@@ -126,7 +125,7 @@ class PartitionReader:
 
     async def read(self, max_records: int) -> Batch:
         """Up to ``max_records`` records, by partition, none past a partition's end."""
-        messages = await asyncio.to_thread(self._consumer.consume, max_records, POLL_SECONDS)
+        messages = await asyncio.to_thread(self._take, max_records)
         batch: Batch = {}
         lists: dict[tuple[str, int], list[Record]] = {}
         for message in messages:
@@ -144,6 +143,18 @@ class PartitionReader:
         kept = self._within_ends(batch)
         self._past_gaps()
         return kept
+
+    def _take(self, most: int) -> list[Message]:
+        """What librdkafka holds already, up to ``most``; else the first record to come and
+        what came with it. (Its batch call, given a timeout, waits for ``most`` records or the
+        timeout, so the writers would idle while a fetch fills a batch.)"""
+        messages = self._consumer.consume(most, 0)
+        if messages:
+            return messages
+        first = self._consumer.poll(POLL_SECONDS)
+        if first is None:
+            return []
+        return [first, *(self._consumer.consume(most - 1, 0) if most > 1 else ())]
 
     def _on_error(self, error: KafkaError) -> None:
         """A broker away for a while is waited for, as the live consumers wait (librdkafka
