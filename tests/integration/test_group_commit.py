@@ -176,17 +176,6 @@ class StuckWriter:
 
 
 @pytest.fixture
-async def orgs_app(world: World) -> AsyncIterator[OrganizationApplication]:
-    app = await asyncio.to_thread(
-        open_application, OrganizationApplication, world.settings, "organization"
-    )
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-@pytest.fixture
 def writer() -> Iterator[StuckWriter]:
     stuck = StuckWriter()
     try:

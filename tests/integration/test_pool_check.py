@@ -9,28 +9,14 @@ way each went.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import asyncpg
-import pytest
 
 from commands.organizations import OrganizationApplication
 from domains.organization import Organization
-from infra.eventstore import open_application
 from infra.pool_check import IDLE_SECONDS
 from tests.support.world import World
-
-
-@pytest.fixture
-async def app(world: World) -> AsyncIterator[OrganizationApplication]:
-    app = await asyncio.to_thread(
-        open_application, OrganizationApplication, world.settings, "pool_check"
-    )
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 async def kill_every_other_backend(world: World) -> None:
@@ -61,28 +47,28 @@ def stats(app: OrganizationApplication) -> dict[str, int]:
 
 
 async def test_a_connection_killed_while_it_idled_is_replaced_before_the_save(
-    world: World, app: OrganizationApplication
+    world: World, orgs_app: OrganizationApplication
 ) -> None:
-    await save_one(app)
+    await save_one(orgs_app)
     await kill_every_other_backend(world)
     await asyncio.sleep(IDLE_SECONDS + 0.3)
-    before = stats(app)
-    org = await save_one(app)
-    after = stats(app)
+    before = stats(orgs_app)
+    org = await save_one(orgs_app)
+    after = stats(orgs_app)
     assert after.get("connections_lost", 0) > before.get("connections_lost", 0), "checked"
     assert after.get("returns_bad", 0) == before.get("returns_bad", 0), "no statement failed"
-    assert stored(app, org)
+    assert stored(orgs_app, org)
 
 
 async def test_a_connection_killed_right_after_use_costs_a_retry_not_the_save(
-    world: World, app: OrganizationApplication
+    world: World, orgs_app: OrganizationApplication
 ) -> None:
-    for _ in range(stats(app)["pool_size"] + 1):  # the pool hands its connections out in turn
-        await save_one(app)
+    for _ in range(stats(orgs_app)["pool_size"] + 1):  # the pool hands its connections out in turn
+        await save_one(orgs_app)
     await kill_every_other_backend(world)
-    before = stats(app)
-    org = await save_one(app)  # within IDLE_SECONDS of the last use: not pinged
-    after = stats(app)
+    before = stats(orgs_app)
+    org = await save_one(orgs_app)  # within IDLE_SECONDS of the last use: not pinged
+    after = stats(orgs_app)
     assert after.get("connections_lost", 0) == before.get("connections_lost", 0), "not checked"
     assert after.get("returns_bad", 0) > before.get("returns_bad", 0), "failed, then retried"
-    assert stored(app, org)
+    assert stored(orgs_app, org)
