@@ -17,14 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import NamedTuple, cast
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import NamedTuple, TypeVar, cast
 
 from aiokafka import TopicPartition
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as LibTopicPartition
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POLL_SECONDS = 0.5
 """How long one read waits for a first record when none is there yet."""
@@ -32,17 +34,16 @@ METADATA_SECONDS = 30.0
 RETRY_SECONDS = 0.1
 
 
+MOST_RECORDS = 1_000_000
+"""The most librdkafka's batch call takes at once."""
+
 _LEADERLESS = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 }
-"""Answers a topic created a moment ago gives until its leaders are known everywhere."""
-_AWAY = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN}
-
-
-def _leaderless(error: KafkaError) -> bool:
-    return bool(error.retriable()) or error.code() in _LEADERLESS
+"""Answers a topic created a moment ago gives until its leaders are known everywhere. (An
+error built from a code alone, as these are, never says it is retriable: they are listed.)"""
 
 
 class Record(NamedTuple):
@@ -64,6 +65,13 @@ class PartitionReader:
 
     def __init__(self, bootstrap: str, partitions: Sequence[TopicPartition]) -> None:
         self._partitions = list(partitions)
+        self.first: dict[TopicPartition, int] = {}
+        self.end: dict[TopicPartition, int] = {}
+        self._remaining: set[TopicPartition] = set()
+        self._said_away = False
+        self._fatal: KafkaError | None = None
+        self._busy: asyncio.Future[object] | None = None
+        """The client's call running in a worker thread, if any."""
         self._consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -78,19 +86,38 @@ class PartitionReader:
                 "auto.offset.reset": "earliest",
                 "queued.min.messages": 200_000,
                 "logger": log,
+                # client-level errors (a broker away) come only here, never through consume()
+                "error_cb": self._on_client_error,
             }
         )
-        self.first: dict[TopicPartition, int] = {}
-        self.end: dict[TopicPartition, int] = {}
-        self._remaining: set[TopicPartition] = set()
-        self._said_away = False
 
     async def __aenter__(self) -> PartitionReader:
-        await asyncio.to_thread(self._assign)
+        try:
+            await self._in_thread(self._assign)
+        except BaseException:
+            await self._close()  # or its threads would live on, into any process forked later
+            raise
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        """Close the client once no thread uses it: a replay cancelled mid-read leaves its
+        read running in a worker thread, and librdkafka must not be closed under it."""
+        busy = self._busy
+        if busy is not None:
+            await asyncio.wait([busy])
+            if not busy.cancelled():
+                busy.exception()  # seen: a cancelled reader's last read may have failed too
         await asyncio.to_thread(self._consumer.close)
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """``call`` in a worker thread, remembered until it returns, so that ``_close`` waits
+        for it even when the caller was cancelled meanwhile."""
+        busy = asyncio.ensure_future(asyncio.to_thread(call))
+        self._busy = cast(asyncio.Future[object], busy)
+        return await asyncio.shield(busy)
 
     def _assign(self) -> None:
         deadline = time.monotonic() + METADATA_SECONDS
@@ -113,7 +140,7 @@ class PartitionReader:
                 return low, high
             except KafkaException as failed:
                 error = failed.args[0]
-                if not (isinstance(error, KafkaError) and _leaderless(error)):
+                if not (isinstance(error, KafkaError) and error.code() in _LEADERLESS):
                     raise
                 if time.monotonic() > deadline:
                     raise
@@ -125,7 +152,9 @@ class PartitionReader:
 
     async def read(self, max_records: int) -> Batch:
         """Up to ``max_records`` records, by partition, none past a partition's end."""
-        messages = await asyncio.to_thread(self._take, max_records)
+        if self._fatal is not None:
+            raise KafkaException(self._fatal)
+        messages = await self._in_thread(partial(self._take, min(max_records, MOST_RECORDS)))
         batch: Batch = {}
         lists: dict[tuple[str, int], list[Record]] = {}
         for message in messages:
@@ -157,13 +186,16 @@ class PartitionReader:
         return [first, *(self._consumer.consume(most - 1, 0) if most > 1 else ())]
 
     def _on_error(self, error: KafkaError) -> None:
-        """A broker away for a while is waited for, as the live consumers wait (librdkafka
-        reconnects on its own), and said once; anything else ends the replay."""
-        if error.code() == KafkaError._PARTITION_EOF:
-            return
-        if error.fatal() or not (error.retriable() or error.code() in _AWAY):
+        """An error about a partition (its topic deleted, say) ends the replay."""
+        if error.code() != KafkaError._PARTITION_EOF:
             raise KafkaException(error)
-        if not self._said_away:
+
+    def _on_client_error(self, error: KafkaError) -> None:
+        """A broker away is waited for, as the live consumers wait (librdkafka reconnects on
+        its own), and said once; a fatal error ends the replay at its next read."""
+        if error.fatal() or error.code() == KafkaError._FATAL:
+            self._fatal = error
+        elif not self._said_away:
             log.warning("replay: Kafka answers %s; reading on once it is back", error.str())
             self._said_away = True
 
@@ -182,8 +214,11 @@ class PartitionReader:
         return kept
 
     def _past_gaps(self) -> None:
-        """Finish the partitions whose position passed their end without a record at its last
-        offset (a compacted record, a transaction marker). A local question, no round trip."""
+        """Finish the partitions whose position reached their end without their last record
+        coming through this reader. A local question, no round trip. (librdkafka's position is
+        the offset after the last record delivered, so a last record compacted away would
+        never finish a partition; the platform's topics are never compacted, and librdkafka
+        steps over the markers of transactions itself.)"""
         if not self._remaining:
             return
         remaining = sorted(self._remaining)

@@ -108,9 +108,19 @@ class RedisAdmission:
         """
         pool = self._redis.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
+
+        async def exchange() -> list[list[int]]:
             await connection.send_packed_command(commands)
             return [await connection.read_response() for _ in range(replies)]
+
+        async def closed(_: Exception) -> None:
+            await connection.disconnect()
+
+        try:
+            # a dropped connection is opened again and asked again, with the client's backoff,
+            # as redis-py's own commands are
+            answers: list[list[int]] = await connection.retry.call_with_retry(exchange, closed)
+            return answers
         except BaseException:
             await connection.disconnect()
             raise

@@ -8,8 +8,11 @@ another process wrote, once more to catch up with it: at a guest's pace a pick i
 
 A connection used a moment ago is as alive as its ping would say. Should PostgreSQL have
 restarted since, the statement fails, the pool drops the connection when it comes back broken,
-and the library's recorder tries again on another (its ``retry`` on ``OperationalError``): a
-restart in that moment costs a retry, not a lost command. A connection idle longer than
+and the library's recorder tries again on another (its ``retry`` on ``OperationalError``). A
+statement sent on a dead connection never reached a server, so trying it again cannot write it
+twice: a restart in that moment costs a retry, not a lost command. (Every use of these pools is
+one of the recorder's retried methods; the relay, the projections and the query API use
+asyncpg pools of their own.) A connection idle longer than
 ``IDLE_SECONDS`` is checked as before, so a restart while the platform was quiet is noticed
 before any statement fails.
 """
@@ -44,7 +47,7 @@ class CheckWhenIdle:
         self._handed_out[conn] = now
 
 
-def check_when_idle(app: Application[UUID]) -> None:
+def check_when_idle(app: Application[UUID], idle_seconds: float = IDLE_SECONDS) -> None:
     """Give the pools of the application's event and snapshot stores this check.
 
     The library builds each pool itself and takes no check but its pre-ping, so the pool's
@@ -59,4 +62,4 @@ def check_when_idle(app: Application[UUID]) -> None:
     for pool in pools.values():
         if getattr(pool, "_check", None) is None:
             raise RuntimeError("the event store's pool has no pre-ping to replace")
-        pool._check = CheckWhenIdle()
+        pool._check = CheckWhenIdle(idle_seconds)
