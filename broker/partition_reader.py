@@ -169,9 +169,7 @@ class PartitionReader:
                 tp = TopicPartition(*key)
                 records = lists[key] = batch[tp] = []
             records.append(Record(cast(int, message.offset()), message.value()))
-        kept = self._within_ends(batch)
-        self._past_gaps()
-        return kept
+        return self._within_ends(batch)
 
     def _take(self, most: int) -> list[Message]:
         """What librdkafka holds already, up to ``most``; else the first record to come and
@@ -201,33 +199,18 @@ class PartitionReader:
 
     def _within_ends(self, batch: Batch) -> Batch:
         """Drop records past the ends seen at start (events recorded during the replay are the
-        live worker's); note the partitions that reached their end."""
+        live worker's); finish the partitions whose records reached their end, the last one
+        included or stepped over (librdkafka steps over the markers of transactions itself; the
+        platform's topics are never compacted, so no other record goes missing)."""
         kept: Batch = {}
         for tp, records in batch.items():
             end = self.end[tp]
-            if records[-1].offset >= end:
+            if records[-1].offset + 1 >= end:
+                self._finish(tp)
                 records = [r for r in records if r.offset < end]
             if records:
                 kept[tp] = records
-                if records[-1].offset + 1 >= end:
-                    self._finish(tp)
         return kept
-
-    def _past_gaps(self) -> None:
-        """Finish the partitions whose position reached their end without their last record
-        coming through this reader. A local question, no round trip. (librdkafka's position is
-        the offset after the last record delivered, so a last record compacted away would
-        never finish a partition; the platform's topics are never compacted, and librdkafka
-        steps over the markers of transactions itself.)"""
-        if not self._remaining:
-            return
-        remaining = sorted(self._remaining)
-        positions = self._consumer.position(
-            [LibTopicPartition(tp.topic, tp.partition) for tp in remaining]
-        )
-        for tp, position in zip(remaining, positions, strict=True):
-            if position.offset >= self.end[tp]:
-                self._finish(tp)
 
     def _finish(self, tp: TopicPartition) -> None:
         self._remaining.discard(tp)

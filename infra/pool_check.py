@@ -12,9 +12,8 @@ and the library's recorder tries again on another (its ``retry`` on ``Operationa
 statement sent on a dead connection never reached a server, so trying it again cannot write it
 twice: a restart in that moment costs a retry, not a lost command. (Every use of these pools is
 one of the recorder's retried methods; the relay, the projections and the query API use
-asyncpg pools of their own.) A connection idle longer than
-``IDLE_SECONDS`` is checked as before, so a restart while the platform was quiet is noticed
-before any statement fails.
+asyncpg pools of their own.) A connection idle longer than ``IDLE_SECONDS`` is checked as
+before, so a restart while the platform was quiet is noticed before any statement fails.
 """
 
 from __future__ import annotations
@@ -55,11 +54,9 @@ def check_when_idle(app: Application[UUID], idle_seconds: float = IDLE_SECONDS) 
     """
     stores = (app.recorder, app.snapshots.recorder if app.snapshots else None)
     pools = {
-        id(store.datastore.pool): store.datastore.pool
-        for store in stores
-        if isinstance(store, PostgresAggregateRecorder)
+        store.datastore.pool for store in stores if isinstance(store, PostgresAggregateRecorder)
     }
-    for pool in pools.values():
+    for pool in pools:  # the stores may share one datastore, and so one pool
         if getattr(pool, "_check", None) is None:
             raise RuntimeError("the event store's pool has no pre-ping to replace")
         pool._check = CheckWhenIdle(idle_seconds)
