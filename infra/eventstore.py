@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import psycopg
@@ -10,6 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from psycopg import sql
 
+from infra.lost_answers import survive_lost_answers
 from infra.pool_check import check_when_idle
 from infra.settings import Settings
 
@@ -80,6 +81,11 @@ def open_application(
     for store in pipelined:
         if isinstance(store, PostgresAggregateRecorder):
             insert_in_binary(store)
+    # events and snapshots (not a process recorder's tracking rows, whose conflicts mean what
+    # they say): a retried insert that meets its own committed rows succeeds
+    for recorder in (app.recorder, app.snapshots.recorder if app.snapshots else None):
+        if type(recorder) in (PostgresApplicationRecorder, PostgresAggregateRecorder):
+            survive_lost_answers(cast(PostgresAggregateRecorder, recorder))
     return app
 
 
