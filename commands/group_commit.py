@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from eventsourcing.persistence import RecordConflictError
 from domains.errors import ConcurrencyConflict, DomainError, NotFound
 
 A = TypeVar("A", bound=Aggregate)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,14 @@ def save_all(app: Application[UUID], aggregates: Iterable[Aggregate]) -> None:
     if not processing.events:  # every command refused: nothing to lock the table for
         return
     recordings = app._record(processing)
-    app._take_snapshots(processing)
+    try:
+        app._take_snapshots(processing)
+    except Exception:
+        # The events are committed: the commands are done. Failing them now would answer
+        # "not written" (a client retrying registers a second folder), or, for a snapshot
+        # refused as a duplicate, replay the batch as a lost race and apply it twice. A
+        # missing snapshot only makes loading the aggregate replay more events.
+        log.warning("a snapshot after a committed batch failed; the batch stands", exc_info=True)
     app._notify(recordings)
     app.notify(processing.events)  # deprecated in the library, still called by its save()
 

@@ -9,48 +9,52 @@ is refused as a conflict that never happened.
 
 So after a failed attempt, a refused retry reads the rows at its keys. If every one holds the
 very bytes it was sending, the earlier attempt committed, and the insert returns their
-notification ids as if it had been answered. Another writer's rows never match: each event's
-state holds its own timestamp, and encrypted state its own nonce.
+notification ids as if it had been answered. Another writer's rows practically never match:
+each event's state holds its own timestamp to the microsecond, and encrypted state its own
+nonce; and the check runs only in a call that already lost its connection once.
+
+It holds while the retries last (``ATTEMPTS``, ``WAIT_SECONDS`` apart). A PostgreSQL away for
+longer fails the command as unavailable, and then it may or may not have been recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import sql
 
+# The library's own retry of an insert (eventsourcing 9.5's ``insert_events``).
 ATTEMPTS = 10
 WAIT_SECONDS = 0.2
-"""The library's own retry of an insert (eventsourcing 9.5's ``insert_events``)."""
 
 
 def survive_lost_answers(recorder: PostgresAggregateRecorder) -> None:
     """Give the recorder an ``insert_events`` that knows its own committed rows on a retry."""
     insert = type(recorder).insert_events.__wrapped__  # the library's, without its retry
 
-    def insert_events(stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+    def insert_events(stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         failed = False
 
         @retry((InterfaceError, OperationalError), max_attempts=ATTEMPTS, wait=WAIT_SECONDS)
-        def attempt() -> Any:
+        def attempt() -> Sequence[int] | None:
             nonlocal failed
             try:
-                return insert(recorder, stored_events, **kwargs)
+                ids: Sequence[int] | None = insert(recorder, stored_events, **kwargs)
+                return ids
             except (InterfaceError, OperationalError):
                 failed = True
                 raise
             except IntegrityError:
-                if failed:
-                    written = already_written(recorder, stored_events)
-                    if written is not None:
-                        return written
+                if failed and (own := already_written(recorder, stored_events)) is not None:
+                    # as the library answers: notification ids, or None from a store without
+                    return own if isinstance(recorder, PostgresApplicationRecorder) else None
                 raise
 
-        return attempt()
+        return cast(Sequence[int] | None, attempt())  # the library's decorator is untyped
 
     recorder.insert_events = insert_events
 
