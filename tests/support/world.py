@@ -7,6 +7,7 @@ consumer groups and Redis keys, so tests never see each other's events, nor a de
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -24,8 +25,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from broker.admin import ensure_topics
 from broker.topics import all_topics
 from infra.settings import Settings
+from tests.support import world_registry
 
 REPO = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,11 @@ async def new_world() -> AsyncIterator[World]:
     base = Settings()
     tag = uuid.uuid4().hex[:10]
     database = f"pf_test_{tag}"
+    await _drop_abandoned(base)
+    # noted before anything is made, so a run killed at any point leaves nothing for good
+    prefix = f"test-{tag}."
+    topics = [prefix + t for t in all_topics()]
+    world_registry.register(world_registry.OpenWorld(tag, os.getpid(), database, topics))
     admin = await asyncpg.connect(base.database_url)
     try:
         for attempt in range(10):
@@ -128,18 +136,31 @@ async def new_world() -> AsyncIterator[World]:
     settings = base.model_copy(
         update={
             "database_url": _with_database(base.database_url, database),
-            "topic_prefix": f"test-{tag}.",
+            "topic_prefix": prefix,
             "namespace": f"test-{tag}",
             "http_port": free_port(),
             "instance": f"test-{tag}",
         }
     )
-    topics = [settings.topic_prefix + t for t in all_topics()]
-    await ensure_topics(settings.kafka_bootstrap, dict.fromkeys(topics, settings.kafka_partitions))
     try:
+        await ensure_topics(
+            settings.kafka_bootstrap, dict.fromkeys(topics, settings.kafka_partitions)
+        )
         yield World(settings)
     finally:
         await _drop(base, database, settings.kafka_bootstrap, topics)
+        world_registry.forget(tag)
+
+
+async def _drop_abandoned(base: Settings) -> None:
+    """Drop the worlds of runs that ended without dropping them (``world_registry``)."""
+    for left in world_registry.abandoned():
+        try:
+            await _drop(base, left.database, base.kafka_bootstrap, left.topics)
+        except Exception as error:  # in use after all, or a server away: the next run retries
+            log.warning("could not drop the abandoned test world %s: %s", left.tag, error)
+            continue
+        world_registry.forget(left.tag)
 
 
 async def _drop(base: Settings, database: str, bootstrap: str, topics: list[str]) -> None:
