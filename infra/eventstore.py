@@ -73,19 +73,16 @@ def open_application(
     if as_shipped:
         return app
     check_when_idle(app)
-    # The library's pipelined insert, where events do not go in one call (snapshots).
-    pipelined = (
-        None if one_call else app.recorder,
-        app.snapshots.recorder if app.snapshots else None,
-    )
-    for store in pipelined:
+    stores = (app.recorder, app.snapshots.recorder if app.snapshots else None)
+    # the library's pipelined insert, where events do not go in one call (snapshots)
+    for store in stores[1:] if one_call else stores:
         if isinstance(store, PostgresAggregateRecorder):
             insert_in_binary(store)
     # events and snapshots (not a process recorder's tracking rows, whose conflicts mean what
     # they say): a retried insert that meets its own committed rows succeeds
-    for recorder in (app.recorder, app.snapshots.recorder if app.snapshots else None):
-        if type(recorder) in (PostgresApplicationRecorder, PostgresAggregateRecorder):
-            survive_lost_answers(cast(PostgresAggregateRecorder, recorder))
+    for store in stores:
+        if type(store) in (PostgresApplicationRecorder, PostgresAggregateRecorder):
+            survive_lost_answers(cast(PostgresAggregateRecorder, store))
     return app
 
 

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from broker.admin import ensure_topics
 from infra.settings import Settings
 from tests.support import world_registry
-from tests.support.world import new_world
+from tests.support.world import drop_world, new_world
 
 
 def ended_pid() -> int:
@@ -70,18 +70,4 @@ async def test_a_killed_runs_world_goes_when_the_next_opens_and_a_live_one_stays
         assert await still_there(settings, running) == (True, True)
     finally:
         world_registry.forget(running.tag)
-        await drop(settings, running)
-
-
-async def drop(settings: Settings, world: world_registry.OpenWorld) -> None:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{world.database}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(world.topics)
-    finally:
-        await admin.close()
+        await drop_world(settings, running.database, settings.kafka_bootstrap, running.topics)

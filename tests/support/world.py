@@ -148,7 +148,7 @@ async def new_world() -> AsyncIterator[World]:
         )
         yield World(settings)
     finally:
-        await _drop(base, database, settings.kafka_bootstrap, topics)
+        await drop_world(base, database, settings.kafka_bootstrap, topics)
         world_registry.forget(tag)
 
 
@@ -156,14 +156,14 @@ async def _drop_abandoned(base: Settings) -> None:
     """Drop the worlds of runs that ended without dropping them (``world_registry``)."""
     for left in world_registry.abandoned():
         try:
-            await _drop(base, left.database, base.kafka_bootstrap, left.topics)
+            await drop_world(base, left.database, base.kafka_bootstrap, left.topics)
         except Exception as error:  # in use after all, or a server away: the next run retries
             log.warning("could not drop the abandoned test world %s: %s", left.tag, error)
             continue
         world_registry.forget(left.tag)
 
 
-async def _drop(base: Settings, database: str, bootstrap: str, topics: list[str]) -> None:
+async def drop_world(base: Settings, database: str, bootstrap: str, topics: list[str]) -> None:
     admin = await asyncpg.connect(base.database_url)
     try:
         for attempt in range(20):
