@@ -52,7 +52,7 @@ from commands.albums import AlbumCommands, AlbumsApplication
 from commands.digest import digest_forever
 from commands.downloads import DownloadCommands
 from commands.folder_sync import FolderSync
-from commands.group_commit import GroupCommitter
+from commands.group_commit import BatchDone, BatchObserver, GroupCommitter
 from commands.history import EventHistory
 from commands.identity import IdentityApplication, IdentityCommands
 from commands.organizations import OrganizationApplication, OrganizationCommands
@@ -96,6 +96,7 @@ from queries.auth import BearerAuthenticator
 from queries.docs import API_VERSION
 from queries.gate import RedisRateLimit
 from queries.images import ImageParts
+from queries.metrics import Metrics
 from queries.stream_tokens import StreamTokens
 from queries.streams import LiveParts
 
@@ -117,6 +118,8 @@ class Platform:
     instance: str
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _committers: dict[str, GroupCommitter] = field(default_factory=dict)
+    batch_observers: list[BatchObserver] = field(default_factory=list)
+    """Told what each batch of this process's writers came to (the API's ``/metrics``)."""
     _dead_letters: AIOKafkaProducer | None = None
     replica: asyncpg.Pool | None = None
     """READ_REPLICA_URL's pool, opened by the API only (``open_replica``)."""
@@ -174,9 +177,15 @@ class Platform:
                 self.settings.group_commit_max_batch,
                 self.settings.database_timeout_seconds,
                 lock,
+                self._batch_done,
             )
             self._committers[key] = await self.stack.enter_async_context(committer)
         return self._committers[key]
+
+    def _batch_done(self, done: BatchDone) -> None:
+        # read at every batch: an observer added after a writer started still hears from it
+        for observe in self.batch_observers:
+            observe(done)
 
     def applications(self) -> list[Application[UUID]]:
         return list({id(app): app for app in self.apps.values()}.values())
@@ -318,6 +327,8 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
     await platform.open_replica()
     feed = live_feed(settings)
     feeding = asyncio.create_task(feed.run(), name="live-feed")
+    metrics = Metrics()
+    platform.batch_observers.append(metrics.batch_done)
     try:
         orgs = await platform.committer(ORGS.name)
         users = await platform.committer(USERS.name)
@@ -397,6 +408,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
                 ),
                 required_workers=required_workers(),
                 namespace=settings.namespace,
+                metrics=metrics,
                 max_body_bytes=settings.max_body_bytes,
                 login_failures_per_account=settings.login_failures_per_account,
                 consistency_wait_seconds=settings.consistency_wait_seconds,

@@ -75,6 +75,8 @@ class ApiParts:
     asyncapi: Callable[[], dict[str, Any]]
     required_workers: Sequence[tuple[str, str]]
     namespace: str
+    metrics: Metrics
+    """This process's figures: the routes' own, and the writers' batches it is told of."""
     max_body_bytes: int
     consistency_wait_seconds: float
     login_failures_per_account: int = 10
@@ -132,7 +134,7 @@ def build_app(parts: ApiParts) -> ASGIApp:
             else []
         ),
     ]
-    metrics = Metrics()
+    metrics = parts.metrics
     endpoints += metrics_endpoints(
         metrics, parts.pool, parts.redis, parts.required_workers, parts.namespace
     )

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 from prometheus_client import (
@@ -26,17 +27,24 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker import parking
+from commands.group_commit import BatchDone
 from infra.heartbeats import running_workers, worker_label
 from queries.routing import Endpoint
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+WORKER_EVENT_COUNTS = ("published", "applied", "handled", "read")
+"""The heartbeat field that counts a worker's events: the relay publishes them, projectors
+apply them (those new to their tables), the Sender handles them, album snapshots read them."""
 
 
 def route_label(scope: Scope) -> str:
@@ -97,13 +105,88 @@ class Metrics:
             multiprocess_mode="livemostrecent",  # set at scrape time
         )
 
+        self.commands = Counter(
+            "photoflow_commands",
+            "Commands this process's writers ran, by application and outcome: written, "
+            "refused (the domain said no) or failed.",
+            ["application", "outcome"],
+            registry=self.registry,
+        )
+        self.events_recorded = Counter(
+            "photoflow_events_recorded",
+            "Events this process's commands recorded in the event store, by application.",
+            ["application"],
+            registry=self.registry,
+        )
+        self.batch_commands = Histogram(
+            "photoflow_group_commit_batch_commands",
+            "Commands per group-commit batch (one transaction), by application.",
+            ["application"],
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.worker_events = WorkerEvents()
+        self.registry.register(self.worker_events)
+
+    def batch_done(self, done: BatchDone) -> None:
+        """Count one batch of a writer of this process (``Platform.batch_observers``)."""
+        app = done.application
+        self.batch_commands.labels(app).observe(done.commands)
+        for outcome, count in (
+            ("written", done.written),
+            ("refused", done.refused),
+            ("failed", done.failed),
+        ):
+            if count:
+                self.commands.labels(app, outcome).inc(count)
+        if done.events:
+            self.events_recorded.labels(app).inc(done.events)
+
     def exposition(self) -> bytes:
         """This process's figures, or every API process's when they share a directory."""
         if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
             return generate_latest(self.registry)
         every = CollectorRegistry()
         multiprocess.MultiProcessCollector(every)  # type: ignore[no-untyped-call]
+        every.register(self.worker_events)  # from the heartbeats, the same in every process
         return generate_latest(every)
+
+
+class WorkerEvents(Collector):
+    """``photoflow_worker_events_total``: each worker's events, summed over its processes.
+
+    The counts live in the workers' heartbeats (each process counts from its start), so they
+    are set at scrape time; a restarted process starts again from zero, which Prometheus's
+    ``rate()`` reads as a counter reset.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def set(self, counts: Mapping[str, int]) -> None:
+        self._counts = dict(counts)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "photoflow_worker_events",
+            "Events each worker handled since its processes started: published (relay), "
+            "applied (projectors), handled (Sender), read (album snapshots).",
+            labels=["worker"],
+        )
+        for worker, count in sorted(self._counts.items()):
+            family.add_metric([worker], count)
+        yield family
+
+
+def events_counted(beats: Sequence[Mapping[str, Any]]) -> int:
+    """The events the heartbeats of one worker's processes count, summed."""
+    total = 0
+    for beat in beats:
+        for key in WORKER_EVENT_COUNTS:
+            if isinstance(beat.get(key), int):
+                total += beat[key]
+                break
+    return total
 
 
 class Measure:
@@ -145,13 +228,17 @@ def metrics_endpoints(
         async with pool.acquire() as conn:
             parked = await parking.counts(conn)
         others = sorted({(b["kind"], b["name"]) for b in beats} - set(required_workers))
+        events: dict[str, int] = {}
         for kind, name in [*required_workers, *others]:  # API processes beat too (split mode)
             worker = worker_label(kind, name)
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
+            if any(key in b for b in mine for key in WORKER_EVENT_COUNTS):
+                events[worker] = events_counted(mine)
             metrics.instances.labels(worker).set(len(mine))
             metrics.lag.labels(worker).set(sum(int(b.get("lag") or 0) for b in mine))
             metrics.restarts.labels(worker).set(sum(int(b.get("restarts") or 0) for b in mine))
             metrics.parked.labels(worker).set(parked.get(worker, 0))
+        metrics.worker_events.set(events)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return [
@@ -159,7 +246,8 @@ def metrics_endpoints(
             "GET",
             "/metrics",
             scrape,
-            "Prometheus metrics: request latency per route, worker lag, restarts, parked",
+            "Prometheus metrics: request latency per route, commands and events, group-commit "
+            "batches, and per worker its events, lag, restarts and parked messages",
             "platform",
             authenticated=False,
             errors=(503,),

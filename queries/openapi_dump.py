@@ -20,6 +20,7 @@ from typing import Any
 
 from queries.app import ApiParts, build_app
 from queries.images import ImageParts
+from queries.metrics import Metrics
 from queries.streams import LiveParts
 
 Unused: Any = None
@@ -52,6 +53,7 @@ def _parts() -> ApiParts:
         asyncapi=dict,
         required_workers=[],
         namespace="openapi-dump",
+        metrics=Metrics(),
         max_body_bytes=1024,
         consistency_wait_seconds=1.0,
         images=ImageParts(Unused, Unused, Unused),

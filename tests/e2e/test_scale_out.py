@@ -129,13 +129,17 @@ async def assigned_partitions(world: World, projection: str) -> list[int]:
 
 async def studios_created(http: httpx.AsyncClient) -> float:
     """``POST /api/orgs`` answered 201, as a scrape of /metrics counts them."""
-    answer = await http.get("/metrics")
     wanted = {"route": "/api/orgs", "method": "POST", "status": "201"}
+    return await scraped(http, "photoflow_http_responses_total", wanted)
+
+
+async def scraped(http: httpx.AsyncClient, name: str, labels: dict[str, str]) -> float:
+    answer = await http.get("/metrics")
     return sum(
         sample.value
         for family in text_string_to_metric_families(answer.text)
         for sample in family.samples
-        if sample.name == "photoflow_http_responses_total" and sample.labels == wanted
+        if sample.name == name and sample.labels == labels
     )
 
 
@@ -223,3 +227,8 @@ async def test_one_api_process_and_one_projector_killed_cost_a_user_nothing(
         assert instances(body, "projector", "orgs") >= 1
         # a scrape of either API process counts what both answered, the killed one included
         assert await studios_created(http) == len(before) + len(written) + 1
+        # and their writers' commands: each create is one command written, whichever process
+        written_commands = {"application": "Organizations", "outcome": "written"}
+        assert await scraped(http, "photoflow_commands_total", written_commands) == (
+            len(before) + len(written) + 1
+        )

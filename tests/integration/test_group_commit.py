@@ -13,7 +13,13 @@ import asyncpg
 import psycopg
 import pytest
 
-from commands.group_commit import EXPIRY_TICK_SECONDS, Batch, CommandTimedOut, GroupCommitter
+from commands.group_commit import (
+    EXPIRY_TICK_SECONDS,
+    Batch,
+    BatchDone,
+    CommandTimedOut,
+    GroupCommitter,
+)
 from commands.organizations import OrganizationApplication, OrganizationCommands
 from domains.errors import ConcurrencyConflict
 from domains.organization import Organization
@@ -223,3 +229,31 @@ async def test_stopping_the_committer_answers_every_caller_and_runs_nothing_queu
     with pytest.raises(CommandTimedOut):
         await committer.execute(writer.queued)
     assert writer.ran == ["stuck"]
+
+
+async def test_the_observer_hears_what_each_batch_came_to(
+    orgs_app: OrganizationApplication,
+) -> None:
+    """Written, refused by the domain, failed by a bug: each counted once, with the events the
+    written ones recorded (what ``/metrics`` shows as commands and events per second)."""
+    heard: list[BatchDone] = []
+
+    def broken(batch: Batch) -> Organization:
+        raise RuntimeError("a bug in one command")
+
+    async with GroupCommitter(orgs_app, observe=heard.append) as committer:
+        commands = org_commands(committer)
+        outcomes = await asyncio.gather(
+            commands.create("Good 1", actor_id=uuid4()),
+            commands.create("   ", actor_id=uuid4()),
+            committer.execute(broken),
+            commands.create("Good 2", actor_id=uuid4()),
+            return_exceptions=True,
+        )
+    names = [type(o).__name__ for o in outcomes]
+    assert names == ["Written", "InvalidValue", "RuntimeError", "Written"]
+    assert {done.application for done in heard} == {orgs_app.name}
+    assert sum(done.commands for done in heard) == 4
+    counted = [sum(getattr(done, f) for done in heard) for f in ("written", "refused", "failed")]
+    assert counted == [2, 1, 1]
+    assert sum(done.events for done in heard) == 2 * EVENTS_PER_CREATE
