@@ -58,10 +58,13 @@ class SenderConsumer:
         namespace: str = "photoflow",
         topic_prefix: str = "",
         topics: Sequence[str] = (ORGS.topic,),
+        types: frozenset[str] | None = None,
         batch_size: int = 100,
         max_poll_interval_ms: int = 900_000,
     ) -> None:
         self._handle = handle
+        self._types = types
+        """The event types ``handle`` acts on (None: all); the others are counted and passed."""
         self._bootstrap = bootstrap
         self._group_id = group_id(namespace)
         self._topics = [topic_prefix + t for t in topics]
@@ -111,6 +114,11 @@ class SenderConsumer:
     async def _partition(self, batch: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Each message handled or parked, in order: the policy returns only then."""
         for record in batch:
+            kind = _type_of(record) if self._types is not None else None
+            if kind is not None and self._types is not None and kind not in self._types:
+                # a pick or a rename: nothing to send, so no decoding and no policy around it
+                self.handled += 1
+                continue
 
             async def handle(value: bytes | None = record.value) -> None:
                 await self._handle(decode_fast(value or b""))
@@ -139,3 +147,12 @@ class SenderConsumer:
 
     def stalled(self, after: float) -> bool:
         return self.progress.stalled(self.lag(), after)
+
+
+def _type_of(record: ConsumerRecord[bytes, bytes]) -> str | None:
+    """The envelope's type from the record's ``type`` header (the relay sets it on every
+    message), without decoding the value; None for a record that has none."""
+    for key, value in record.headers:
+        if key == "type":
+            return bytes(value).decode("utf-8", "replace")
+    return None

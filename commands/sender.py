@@ -229,6 +229,11 @@ class SenderService:
             ALBUM_DIGEST: self._album_digest,
         }
 
+    @property
+    def types(self) -> frozenset[str]:
+        """The event types that may call for a message; every other one is passed by."""
+        return frozenset(self._composers)
+
     async def handle(self, envelope: Event) -> None:
         """Deliver what the event calls for, once; return when it is sent or given up."""
         compose = self._composers.get(envelope.type)

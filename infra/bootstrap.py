@@ -574,6 +574,7 @@ async def run_sender(platform: Platform) -> None:
         namespace=settings.namespace,
         topic_prefix=settings.topic_prefix,
         topics=(ORGS.topic, ALBUMS.topic),
+        types=service.types,
     )
 
     async def status() -> dict[str, Any]:

@@ -29,7 +29,7 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from eventsourcing.application import Application
 
-from broker.envelope import Envelope
+from broker.envelope import Envelope, Event
 from broker.relay import Relay, RelaySource, make_producer
 from broker.sender_consumer import SenderConsumer
 from broker.topics import ORGS, all_topics
@@ -189,6 +189,7 @@ async def consuming(
         await platform.message_policy("sender"),
         namespace=s.namespace,
         topic_prefix=s.topic_prefix,
+        types=sender.service.types,  # as the platform passes it
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -403,3 +404,34 @@ async def test_the_mailbox_keeps_one_readable_file_per_message(
     assert isinstance(message, EmailMessage)
     assert message["To"] == "fay@example.com"
     assert link_token(message) == invited.token
+
+
+async def test_events_that_call_for_no_message_are_passed_by_undecoded(
+    world: World, platform: Platform, sender: Sender
+) -> None:
+    """The consumer reads each record's ``type`` header: a studio's creation and its owner
+    never reach the handler, the invitation does, and all three count as handled."""
+    await invite(platform, sender.key, "bea@example.com")
+    await relay_all(platform, platform.apps[ORGS.name])
+    reached: list[str] = []
+
+    async def record(envelope: Event) -> None:
+        reached.append(envelope.type)
+
+    s = world.settings
+    consumer = SenderConsumer(
+        record,
+        s.kafka_bootstrap,
+        await platform.message_policy("sender"),
+        namespace=s.namespace,
+        topic_prefix=s.topic_prefix,
+        types=sender.service.types,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await handled(consumer, 3)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert reached == ["OrganizationInvitationSent"]
+    assert "OrganizationCreated" not in sender.service.types
