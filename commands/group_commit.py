@@ -139,13 +139,20 @@ class BatchDone:
 
     application: str
     commands: int
+    """Commands the batch ran: the sum of the four outcomes below."""
     written: int
     refused: int
-    """Commands the domain said no to (``DomainError``): answered, nothing recorded."""
+    """Commands the domain said no to (an invalid name, a missing album): nothing recorded."""
+    conflicts: int
+    """Commands refused as ``ConcurrencyConflict``: a stale If-Match, or a race lost to
+    another writer on the same aggregate."""
     failed: int
     """Commands that ended in any other error, the database's included."""
     events: int
     """Events recorded by the batch's transaction (and by any commands replayed alone)."""
+    withdrawn: int = 0
+    """Commands whose callers gave up (past their deadline, or gone) while they were queued:
+    they never ran. A database that stops answering shows here first."""
 
 
 BatchObserver = Callable[[BatchDone], None]
@@ -263,9 +270,12 @@ class GroupCommitter:
             queued = [await self._queue.get()]
             while len(queued) < self._max_batch and not self._queue.empty():
                 queued.append(self._queue.get_nowait())
+            taken = len(queued)
             queued = [(decide, future) for decide, future in queued if not future.done()]
-            if not queued:
-                continue  # every caller gave up waiting: run none of them
+            withdrawn = taken - len(queued)
+            if not queued:  # every caller gave up waiting: run none of them
+                self._report(0, [], 0, withdrawn)
+                continue
             decisions = [decide for decide, _ in queued]
             self._recorded = 0
             try:
@@ -283,21 +293,23 @@ class GroupCommitter:
                         )
                 if stopped:
                     raise
-                self._report(len(queued), [], self._recorded)
+                self._report(len(queued), [], self._recorded, withdrawn)
                 continue
             for (_, future), outcome in zip(queued, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
-            self._report(len(queued), outcomes, self._recorded)
+            self._report(len(queued), outcomes, self._recorded, withdrawn)
 
-    def _report(self, commands: int, outcomes: list[Outcome], events: int) -> None:
+    def _report(self, commands: int, outcomes: list[Outcome], events: int, withdrawn: int) -> None:
         """Tell the observer what the batch came to; a batch that raised failed as a whole."""
         if self._observe is None:
             return
         written = sum(isinstance(o, Written) for o in outcomes)
-        refused = sum(isinstance(o, DomainError) for o in outcomes)
+        conflicts = sum(isinstance(o, ConcurrencyConflict) for o in outcomes)
+        refused = sum(isinstance(o, DomainError) for o in outcomes) - conflicts
+        failed = commands - written - refused - conflicts
         done = BatchDone(
-            self._app.name, commands, written, refused, commands - written - refused, events
+            self._app.name, commands, written, refused, conflicts, failed, events, withdrawn
         )
         try:
             self._observe(done)

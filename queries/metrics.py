@@ -107,14 +107,15 @@ class Metrics:
 
         self.commands = Counter(
             "photoflow_commands",
-            "Commands this process's writers ran, by application and outcome: written, "
-            "refused (the domain said no) or failed.",
+            "Commands through the group commit, by application and outcome: written, refused "
+            "(the domain said no), conflict (a stale If-Match or a lost race), failed, or "
+            "withdrawn (the caller gave up while it was queued).",
             ["application", "outcome"],
             registry=self.registry,
         )
         self.events_recorded = Counter(
             "photoflow_events_recorded",
-            "Events this process's commands recorded in the event store, by application.",
+            "Events the group commit's commands recorded in the event store, by application.",
             ["application"],
             registry=self.registry,
         )
@@ -131,11 +132,14 @@ class Metrics:
     def batch_done(self, done: BatchDone) -> None:
         """Count one batch of a writer of this process (``Platform.batch_observers``)."""
         app = done.application
-        self.batch_commands.labels(app).observe(done.commands)
+        if done.commands:  # not a batch whose callers had all given up
+            self.batch_commands.labels(app).observe(done.commands)
         for outcome, count in (
             ("written", done.written),
             ("refused", done.refused),
+            ("conflict", done.conflicts),
             ("failed", done.failed),
+            ("withdrawn", done.withdrawn),
         ):
             if count:
                 self.commands.labels(app, outcome).inc(count)
@@ -153,40 +157,40 @@ class Metrics:
 
 
 class WorkerEvents(Collector):
-    """``photoflow_worker_events_total``: each worker's events, summed over its processes.
+    """``photoflow_worker_events_total``: the events each process of each worker handled.
 
-    The counts live in the workers' heartbeats (each process counts from its start), so they
-    are set at scrape time; a restarted process starts again from zero, which Prometheus's
-    ``rate()`` reads as a counter reset.
+    The counts live in the workers' heartbeats, each process counting from its own start, so
+    they are set at scrape time, one series per process (``instance``): a process that
+    restarts starts its series again from zero, which Prometheus's ``rate()`` reads as that
+    series' reset, and ``sum by (worker)`` of the rates is the worker's events per second.
     """
 
     def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
+        self._counts: dict[tuple[str, str], int] = {}
 
-    def set(self, counts: Mapping[str, int]) -> None:
+    def set(self, counts: Mapping[tuple[str, str], int]) -> None:
         self._counts = dict(counts)
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "photoflow_worker_events",
-            "Events each worker handled since its processes started: published (relay), "
+            "Events each worker process handled since it started: published (relay), "
             "applied (projectors), handled (Sender), read (album snapshots).",
-            labels=["worker"],
+            labels=["worker", "instance"],
         )
-        for worker, count in sorted(self._counts.items()):
-            family.add_metric([worker], count)
+        for (worker, instance), count in sorted(self._counts.items()):
+            family.add_metric([worker, instance], count)
         yield family
 
 
-def events_counted(beats: Sequence[Mapping[str, Any]]) -> int:
-    """The events the heartbeats of one worker's processes count, summed."""
-    total = 0
-    for beat in beats:
-        for key in WORKER_EVENT_COUNTS:
-            if isinstance(beat.get(key), int):
-                total += beat[key]
-                break
-    return total
+def events_counted(beat: Mapping[str, Any]) -> int | None:
+    """The events one process's heartbeat counts; None when it carries no count (a worker
+    of another kind, or a beat sent while its status could not be read)."""
+    for key in WORKER_EVENT_COUNTS:
+        value = beat.get(key)
+        if isinstance(value, int):
+            return value
+    return None
 
 
 class Measure:
@@ -228,12 +232,14 @@ def metrics_endpoints(
         async with pool.acquire() as conn:
             parked = await parking.counts(conn)
         others = sorted({(b["kind"], b["name"]) for b in beats} - set(required_workers))
-        events: dict[str, int] = {}
+        events: dict[tuple[str, str], int] = {}
         for kind, name in [*required_workers, *others]:  # API processes beat too (split mode)
             worker = worker_label(kind, name)
             mine = [b for b in beats if b["kind"] == kind and b["name"] == name]
-            if any(key in b for b in mine for key in WORKER_EVENT_COUNTS):
-                events[worker] = events_counted(mine)
+            for beat in mine:
+                counted = events_counted(beat)
+                if counted is not None:
+                    events[(worker, str(beat.get("instance", "")))] = counted
             metrics.instances.labels(worker).set(len(mine))
             metrics.lag.labels(worker).set(sum(int(b.get("lag") or 0) for b in mine))
             metrics.restarts.labels(worker).set(sum(int(b.get("restarts") or 0) for b in mine))

@@ -8,8 +8,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Running
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
-async def scrape(running: Running) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+
+async def scrape(running: Running) -> Samples:
     answer = await running.http.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -49,45 +51,48 @@ async def test_a_scrape_shows_route_latency_and_every_worker(running: Running) -
 async def test_a_scrape_counts_commands_batches_and_each_workers_events(running: Running) -> None:
     """Commands by outcome, events recorded, batch sizes, and the events each worker handled:
     what a dashboard needs for commands and events per second."""
-    before = await scrape(running)
     user = await running.account()
+    before = await scrape(running)  # after sign-up: what follows is this test's alone
     org = await running.http.post("/api/orgs", json={"name": "Counted"}, headers=user.headers)
     assert org.status_code == 201
     written = org.json()
-    stale = await running.http.patch(  # a command the domain refuses: the version moved on
-        f"/api/orgs/{written['org_id']}",
-        json={"name": "Renamed"},
-        headers={**user.headers, "If-Match": '"999"'},
-    )
-    assert stale.status_code in (409, 412), stale.text
+    path = f"/api/orgs/{written['org_id']}"
+    blank = await running.http.patch(path, json={"name": "   "}, headers=user.headers)
+    assert blank.status_code == 422, blank.text  # the domain refuses a blank name
+    stale = {**user.headers, "If-Match": f'"{written["version"] - 1}"'}
+    late = await running.http.patch(path, json={"name": "Renamed"}, headers=stale)
+    assert late.status_code in (409, 412), late.text
     token = {"X-Consistency-Token": written["consistency_token"]}
-    read = await running.http.get(
-        f"/api/orgs/{written['org_id']}", headers={**user.headers, **token}
-    )
+    read = await running.http.get(path, headers={**user.headers, **token})
     assert read.status_code == 200
 
-    def grew(
-        samples: dict[tuple[str, tuple[tuple[str, str], ...]], float],
-        name: str,
-        labels: tuple[tuple[str, str], ...],
-    ) -> float:
-        return samples.get((name, labels), 0.0) - before.get((name, labels), 0.0)
+    def grew(samples: Samples, name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return samples.get(key, 0.0) - before.get(key, 0.0)
 
-    orgs = (("application", "Organizations"),)
+    def worker_grew(samples: Samples, worker: str) -> float:
+        """Summed over the worker's processes (one series each, labelled by instance)."""
+        return sum(
+            value - before.get((name, labels), 0.0)
+            for (name, labels), value in samples.items()
+            if name == "photoflow_worker_events_total" and ("worker", worker) in labels
+        )
+
+    orgs = "Organizations"
     deadline = asyncio.get_running_loop().time() + 10
     while True:  # the workers' counts travel in heartbeats, renewed every second
         samples = await scrape(running)
-        applied = grew(samples, "photoflow_worker_events_total", (("worker", "projector:orgs"),))
-        published = grew(samples, "photoflow_worker_events_total", (("worker", "relay"),))
-        if (applied >= 1 and published >= 2) or asyncio.get_running_loop().time() > deadline:
+        applied, published = worker_grew(samples, "projector:orgs"), worker_grew(samples, "relay")
+        if (applied >= 2 and published >= 2) or asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.3)
-    assert applied >= 1, "the orgs projector applied the new studio's events"
-    assert published >= 2, "the relay published its two events (created, owner added)"
-    written_label = (*orgs, ("outcome", "written"))
-    assert grew(samples, "photoflow_commands_total", written_label) >= 1
-    refused_label = (*orgs, ("outcome", "refused"))
-    assert grew(samples, "photoflow_commands_total", refused_label) >= 1
-    assert grew(samples, "photoflow_events_recorded_total", orgs) >= 2
-    assert grew(samples, "photoflow_group_commit_batch_commands_count", orgs) >= 1
-    assert grew(samples, "photoflow_group_commit_batch_commands_sum", orgs) >= 2
+    assert applied >= 2, "the orgs projector applied the new studio's two events"
+    assert published >= 2, "the relay published them"
+    commands = "photoflow_commands_total"
+    assert grew(samples, commands, application=orgs, outcome="written") == 1
+    assert grew(samples, commands, application=orgs, outcome="refused") == 1
+    assert grew(samples, commands, application=orgs, outcome="conflict") == 1
+    assert grew(samples, "photoflow_events_recorded_total", application=orgs) == 2
+    batches = "photoflow_group_commit_batch_commands"
+    assert grew(samples, f"{batches}_count", application=orgs) == 3
+    assert grew(samples, f"{batches}_sum", application=orgs) == 3

@@ -143,6 +143,17 @@ async def scraped(http: httpx.AsyncClient, name: str, labels: dict[str, str]) ->
     )
 
 
+async def worker_events(http: httpx.AsyncClient, worker: str) -> dict[str, float]:
+    """``photoflow_worker_events_total`` of one worker, by process (``instance``)."""
+    answer = await http.get("/metrics")
+    return {
+        sample.labels["instance"]: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name == "photoflow_worker_events_total" and sample.labels["worker"] == worker
+    }
+
+
 async def create_org(http: httpx.AsyncClient, user: Account, name: str) -> dict[str, Any]:
     try:
         answer = await http.post("/api/orgs", json={"name": name}, headers=user.headers)
@@ -232,3 +243,6 @@ async def test_one_api_process_and_one_projector_killed_cost_a_user_nothing(
         assert await scraped(http, "photoflow_commands_total", written_commands) == (
             len(before) + len(written) + 1
         )
+        # each orgs projector process its own series, from its heartbeat
+        applied = await worker_events(http, "projector:orgs")
+        assert len(applied) >= 1 and sum(applied.values()) >= 2, applied

@@ -197,7 +197,8 @@ async def test_commands_past_their_deadline_fail_in_time_and_a_queued_one_never_
     ``CommandTimedOut`` within the deadline (plus one sweep), and the queued one is withdrawn:
     once the writer is free again it does not run."""
     deadline = 0.3
-    async with GroupCommitter(orgs_app, deadline=deadline) as committer:
+    heard: list[BatchDone] = []
+    async with GroupCommitter(orgs_app, deadline=deadline, observe=heard.append) as committer:
         started = time.monotonic()
         first = asyncio.create_task(committer.execute(writer.stuck))
         await asyncio.sleep(0.05)  # the writer has taken the first alone
@@ -209,6 +210,8 @@ async def test_commands_past_their_deadline_fail_in_time_and_a_queued_one_never_
     assert [type(o) for o in outcomes] == [CommandTimedOut, CommandTimedOut]
     assert deadline <= waited < deadline + 0.05 + EXPIRY_TICK_SECONDS + 0.2
     assert writer.ran == ["stuck"]
+    # the stuck one ran (and was written once the writer was free); the queued one never did
+    assert [(d.commands, d.written, d.withdrawn) for d in heard] == [(1, 1, 0), (0, 0, 1)]
 
 
 async def test_stopping_the_committer_answers_every_caller_and_runs_nothing_queued(
@@ -257,3 +260,48 @@ async def test_the_observer_hears_what_each_batch_came_to(
     counted = [sum(getattr(done, f) for done in heard) for f in ("written", "refused", "failed")]
     assert counted == [2, 1, 1]
     assert sum(done.events for done in heard) == 2 * EVENTS_PER_CREATE
+
+
+class RefusingLock:
+    """A writer lock that is never granted: the database is away, as far as the batch knows."""
+
+    def acquire(self) -> None:
+        raise psycopg.OperationalError("the lock's session is gone")
+
+    def release(self) -> None:
+        raise AssertionError("never acquired")
+
+
+async def test_the_observer_hears_one_transaction_a_conflict_and_a_failed_batch(
+    orgs_app: OrganizationApplication,
+) -> None:
+    """Commands decided together are one batch and one transaction; a stale expected version
+    is a conflict; a batch whose lock is refused fails every command in it, recording
+    nothing."""
+    heard: list[BatchDone] = []
+    async with GroupCommitter(orgs_app, observe=heard.append) as committer:
+        commands = org_commands(committer)
+        owner = uuid4()
+        first = await commands.create("First", actor_id=owner)
+        heard.clear()
+        created = await asyncio.gather(*(commands.create(f"S{i}", owner) for i in range(3)))
+        assert len(created) == 3
+        stale = commands.rename(
+            first.aggregate_id, "Late", owner, expected_version=first.version - 1
+        )
+        with pytest.raises(ConcurrencyConflict):
+            await stale
+    together = [(d.commands, d.written, d.events) for d in heard[:-1]]
+    assert sum(c for c, _, _ in together) == 3 and sum(w for _, w, _ in together) == 3
+    assert sum(e for _, _, e in together) == 3 * EVENTS_PER_CREATE
+    assert len(together) < 3, "three commands queued in one turn share a batch"
+    assert heard[-1].conflicts == 1 and heard[-1].events == 0
+
+    refused: list[BatchDone] = []
+    async with GroupCommitter(orgs_app, lock=RefusingLock(), observe=refused.append) as locked:
+        outcomes = await asyncio.gather(
+            *(org_commands(locked).create(f"L{i}", uuid4()) for i in range(2)),
+            return_exceptions=True,
+        )
+    assert all(isinstance(o, psycopg.OperationalError) for o in outcomes), outcomes
+    assert sum(d.failed for d in refused) == 2 and sum(d.events for d in refused) == 0
