@@ -452,6 +452,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
             await asyncio.wait_for(serving, timeout=10)
             raise
     finally:
+        platform.batch_observers.remove(metrics.batch_done)  # an API served again counts anew
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
         await kafka_admin.close()
