@@ -114,8 +114,8 @@ class SenderConsumer:
     async def _partition(self, batch: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Each message handled or parked, in order: the policy returns only then."""
         for record in batch:
-            kind = _type_of(record) if self._types is not None else None
-            if kind is not None and self._types is not None and kind not in self._types:
+            types = self._types
+            if types is not None and (kind := _type_of(record)) is not None and kind not in types:
                 # a pick or a rename: nothing to send, so no decoding and no policy around it
                 self.handled += 1
                 continue

@@ -154,6 +154,16 @@ class BatchDone:
     """Commands whose callers gave up (past their deadline, or gone) while they were queued:
     they never ran. A database that stops answering shows here first."""
 
+    def outcomes(self) -> dict[str, int]:
+        """How many commands ended each way, by the outcome's name in ``/metrics``."""
+        return {
+            "written": self.written,
+            "refused": self.refused,
+            "conflict": self.conflicts,
+            "failed": self.failed,
+            "withdrawn": self.withdrawn,
+        }
+
 
 BatchObserver = Callable[[BatchDone], None]
 

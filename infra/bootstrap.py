@@ -328,7 +328,11 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
     feed = live_feed(settings)
     feeding = asyncio.create_task(feed.run(), name="live-feed")
     metrics = Metrics()
-    platform.batch_observers.append(metrics.batch_done)
+
+    def count_batch(done: BatchDone) -> None:
+        metrics.count_batch(done.application, done.commands, done.outcomes(), done.events)
+
+    platform.batch_observers.append(count_batch)
     try:
         orgs = await platform.committer(ORGS.name)
         users = await platform.committer(USERS.name)
@@ -452,7 +456,7 @@ async def serve_api(platform: Platform, sockets: list[socket.socket] | None = No
             await asyncio.wait_for(serving, timeout=10)
             raise
     finally:
-        platform.batch_observers.remove(metrics.batch_done)  # an API served again counts anew
+        platform.batch_observers.remove(count_batch)  # an API served again counts anew
         feeding.cancel()
         await asyncio.gather(feeding, return_exceptions=True)
         await kafka_admin.close()

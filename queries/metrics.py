@@ -36,7 +36,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker import parking
-from commands.group_commit import BatchDone
 from infra.heartbeats import running_workers, worker_label
 from queries.routing import Endpoint
 
@@ -129,22 +128,18 @@ class Metrics:
         self.worker_events = WorkerEvents()
         self.registry.register(self.worker_events)
 
-    def batch_done(self, done: BatchDone) -> None:
-        """Count one batch of a writer of this process (``Platform.batch_observers``)."""
-        app = done.application
-        if done.commands:  # not a batch whose callers had all given up
-            self.batch_commands.labels(app).observe(done.commands)
-        for outcome, count in (
-            ("written", done.written),
-            ("refused", done.refused),
-            ("conflict", done.conflicts),
-            ("failed", done.failed),
-            ("withdrawn", done.withdrawn),
-        ):
+    def count_batch(
+        self, application: str, commands: int, outcomes: Mapping[str, int], events: int
+    ) -> None:
+        """Count one batch of a group commit of this process: the commands it ran, how many
+        ended each way (``written``, ``refused``, ...), and the events it recorded."""
+        if commands:  # not a batch whose callers had all given up
+            self.batch_commands.labels(application).observe(commands)
+        for outcome, count in outcomes.items():
             if count:
-                self.commands.labels(app, outcome).inc(count)
-        if done.events:
-            self.events_recorded.labels(app).inc(done.events)
+                self.commands.labels(application, outcome).inc(count)
+        if events:
+            self.events_recorded.labels(application).inc(events)
 
     def exposition(self) -> bytes:
         """This process's figures, or every API process's when they share a directory."""

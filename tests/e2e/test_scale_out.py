@@ -20,6 +20,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from bench.processes import stop
 from projections.worker import group_id
@@ -133,25 +134,25 @@ async def studios_created(http: httpx.AsyncClient) -> float:
     return await scraped(http, "photoflow_http_responses_total", wanted)
 
 
-async def scraped(http: httpx.AsyncClient, name: str, labels: dict[str, str]) -> float:
+async def samples(http: httpx.AsyncClient, name: str) -> list[Sample]:
+    """The samples named ``name`` in a scrape of /metrics."""
     answer = await http.get("/metrics")
-    return sum(
-        sample.value
+    return [
+        sample
         for family in text_string_to_metric_families(answer.text)
         for sample in family.samples
-        if sample.name == name and sample.labels == labels
-    )
+        if sample.name == name
+    ]
+
+
+async def scraped(http: httpx.AsyncClient, name: str, labels: dict[str, str]) -> float:
+    return sum(s.value for s in await samples(http, name) if s.labels == labels)
 
 
 async def worker_events(http: httpx.AsyncClient, worker: str) -> dict[str, float]:
     """``photoflow_worker_events_total`` of one worker, by process (``instance``)."""
-    answer = await http.get("/metrics")
-    return {
-        sample.labels["instance"]: sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-        if sample.name == "photoflow_worker_events_total" and sample.labels["worker"] == worker
-    }
+    found = await samples(http, "photoflow_worker_events_total")
+    return {s.labels["instance"]: s.value for s in found if s.labels["worker"] == worker}
 
 
 async def create_org(http: httpx.AsyncClient, user: Account, name: str) -> dict[str, Any]:
